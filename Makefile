@@ -1,0 +1,48 @@
+# The README's two commands are `make run` and `make test`; every other target is a helper they use.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat uv.lock pyproject.toml | sha256sum | cut -c1-12)
+export RUNTIME__DLTHUB_TELEMETRY := false
+export DO_NOT_TRACK := 1
+
+.PHONY: install run test test-fast lint format bench clean
+
+## install: create .venv and install the exact versions of uv.lock (only when the lock changed)
+install: $(STAMP)
+
+$(STAMP): uv.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --python $(BIN)/python
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## run: the whole pipeline on the embedded default (DuckDB + local lake under ./.cofre)
+run: install
+	$(BIN)/cofre run $(ARGS)
+
+## test: the full test suite (PostgreSQL must listen on 127.0.0.1:5432; .ci/run starts it)
+test: install
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
+
+## test-fast: everything but the tests marked integration
+test-fast: install
+	$(BIN)/python -m pytest -n 2 -m "not integration" $(ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: generator and ingestion throughput at scale 0.1 and 1 (writes to a temporary state directory)
+bench: install
+	$(BIN)/python benchmarks/ingestion.py $(ARGS)
+
+clean:
+	rm -rf .cofre test-artifacts .pytest_cache .ruff_cache .mypy_cache

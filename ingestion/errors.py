@@ -1,0 +1,13 @@
+"""Errors of the ingestion layer; each message names the file or source and says what to do."""
+
+
+class IngestionError(Exception):
+    """Base class: an input could not be ingested."""
+
+
+class OlistFileError(IngestionError):
+    """An Olist file is missing or has the wrong header; nothing was loaded."""
+
+
+class LakeError(IngestionError):
+    """The lake refused an operation (for example an overwrite of an immutable bronze object)."""

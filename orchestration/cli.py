@@ -1,0 +1,177 @@
+"""`cofre`: the command line, and the edge where settings are read.
+
+Heavy libraries (dlt, Airflow through dlt, pyarrow) are imported inside the commands, after the process
+environment those libraries read has been set from the settings (AIRFLOW_HOME inside the state directory,
+telemetry off), so `cofre --help` stays instant and nothing is created outside the state directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from orchestration.cli_state import CliState, state_of
+from orchestration.commands import audit, vault
+from orchestration.settings import Settings
+
+app = typer.Typer(help="cofre: secure, local-first ELT.", no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(vault.app, name="vault")
+app.add_typer(audit.app, name="audit")
+console = Console()
+
+HomeOption = Annotated[Path | None, typer.Option("--home", help="State directory (default ./.cofre, or "
+                                                 "COFRE_HOME).", show_default=False)]
+ScaleOption = Annotated[float | None, typer.Option("--scale", help="Generated data size: 1 = real row counts "
+                                                   "(99,441 orders); default 0.1.", show_default=False)]
+SeedOption = Annotated[int | None, typer.Option("--seed", help="Generator seed.", show_default=False)]
+OlistDirOption = Annotated[Path | None, typer.Option("--olist-dir", help="Ingest the real Olist CSV files in "
+                                                     "this folder instead of generating.", show_default=False)]
+TargetOption = Annotated[str | None, typer.Option("--target", help="Warehouse: duckdb (default) or postgres.",
+                                                  show_default=False)]
+ApiModeOption = Annotated[str | None, typer.Option("--api-mode", help="replay (recorded snapshots, default) "
+                                                   "or live (real BCB and OpenWeather APIs).",
+                                                   show_default=False)]
+
+
+@app.callback()
+def main_callback(ctx: typer.Context, home: HomeOption = None) -> None:
+    ctx.obj = CliState(home=home)
+
+
+def prepare_process(settings: Settings) -> None:
+    """Set what third-party libraries read from the environment, before they are imported."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("AIRFLOW_HOME", str(settings.home / "airflow"))  # dlt imports Airflow when present
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    # dlt would otherwise look up Airflow Variables (and need Airflow's database) for every config value;
+    # cofre's credentials come from its own vault.
+    os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(settings.logs_dir / "cofre.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    # dlt prints its warnings to stderr itself; keep them in the log file with everything else.
+    for name in ("dlt",):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+
+
+def _run(settings: Settings, select: list[str] | None, only: tuple[str, ...] = ()) -> None:
+    prepare_process(settings)
+    from orchestration.console import RichReporter, summary
+    from orchestration.runner import run_steps
+    from orchestration.services import build_services
+    from orchestration.steps import PIPELINE
+
+    steps = PIPELINE.select(select) if select else PIPELINE.order()
+    if only:
+        steps = [s for s in steps if s.name.startswith(only)]
+    services = build_services(settings)
+    with RichReporter(console) as reporter:
+        record = run_steps(steps, settings, services, reporter)
+    locations = {"state directory": str(settings.home), "warehouse": services.warehouse.describe(),
+                 "lake": str(settings.lake_dir), "run record": str(settings.runs_dir / f"{record.run_id}.json"),
+                 "log": str(settings.logs_dir / "cofre.log")}
+    for table in summary(record, locations):
+        console.print(table)
+    if record.failed_step is not None:
+        console.print(f"[red]Run failed at step {record.failed_step.name}:[/red] {record.failed_step.error}")
+        raise typer.Exit(1)
+
+
+def _overrides(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    scale: ScaleOption = None,
+    seed: SeedOption = None,
+    olist_dir: OlistDirOption = None,
+    home: HomeOption = None,
+    target: TargetOption = None,
+    api_mode: ApiModeOption = None,
+    select: Annotated[list[str] | None, typer.Option("--select", help="Run only these steps; STEP+ adds "
+                                                     "everything downstream.")] = None,
+) -> None:
+    """Run the whole pipeline on the embedded default (or the given target) and print a summary."""
+    settings = state_of(ctx).settings(**_overrides(scale=scale, seed=seed, olist_dir=olist_dir, home=home,
+                                                   target=target, api_mode=api_mode))
+    _run(settings, select)
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    scale: ScaleOption = None,
+    seed: SeedOption = None,
+    olist_dir: OlistDirOption = None,
+    home: HomeOption = None,
+    target: TargetOption = None,
+    api_mode: ApiModeOption = None,
+) -> None:
+    """Run only the ingestion steps: sources -> bronze lake + raw schemas."""
+    settings = state_of(ctx).settings(**_overrides(scale=scale, seed=seed, olist_dir=olist_dir, home=home,
+                                                   target=target, api_mode=api_mode))
+    _run(settings, None, only=("prepare_", "ingest_"))
+
+
+@app.command()
+def generate(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Folder to create with the nine CSV files.")],
+    scale: ScaleOption = None,
+    seed: SeedOption = None,
+) -> None:
+    """Write Olist-shaped CSV files (same names, headers, formats and quirks as the real dataset)."""
+    settings = state_of(ctx).settings(**_overrides(scale=scale, seed=seed))
+    from rich.progress import Progress
+
+    from ingestion.olist_generator import generate_olist
+
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"generating at scale {settings.scale:g}", total=None)
+        rows = generate_olist(out.resolve(), scale=settings.scale, seed=settings.seed,
+                              progress=lambda table, n: progress.update(task, description=f"{table}: {n:,}"))
+    for table, count in rows.items():
+        console.print(f"{table:<40} {count:>12,}")
+    console.print(f"written to {out.resolve()}")
+
+
+@app.command()
+def steps() -> None:
+    """List the steps of the pipeline graph with their inputs and outputs."""
+    from orchestration.steps import PIPELINE
+
+    for step in PIPELINE.order():
+        console.print(f"[bold]{step.name}[/bold]  {step.description}")
+        console.print(f"    after: {', '.join(sorted(PIPELINE.upstream(step.name))) or '-'}"
+                      f"   outputs: {', '.join(step.outputs)}")
+
+
+@app.command()
+def doctor(ctx: typer.Context, target: TargetOption = None) -> None:
+    """Check this machine can run cofre: Python, packages, Java, the state directory, the warehouse."""
+    from orchestration.doctor import run_checks
+
+    settings = state_of(ctx).settings(**_overrides(target=target))
+    prepare_process(settings)
+    failures = 0
+    for check in run_checks(settings):
+        mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
+        console.print(f"{mark:>20}  {check.name}: {check.detail}")
+        failures += not check.ok
+    if failures:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()

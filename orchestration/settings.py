@@ -1,0 +1,96 @@
+"""The one typed settings object of cofre.
+
+It is read once at the edge (the CLI, or an Airflow DAG file) from COFRE_* environment variables and
+command-line overrides, then passed to every step. No other module reads environment variables or config
+files: a component receives the paths and values it needs as arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Target = Literal["duckdb", "postgres"]
+SourceMode = Literal["replay", "live"]
+
+
+class Settings(BaseSettings):
+    """Everything a run needs to know, with the embedded default for each value."""
+
+    model_config = SettingsConfigDict(env_prefix="COFRE_", extra="forbid", frozen=True)
+
+    home: Path = Field(default=Path(".cofre"), description="State directory: vault, keys, lake, warehouse, logs.")
+    target: Target = Field(default="duckdb", description="Warehouse: embedded DuckDB file or PostgreSQL.")
+
+    # Olist input: generated at `scale` with `seed`, unless `olist_dir` points at real-format CSV files.
+    scale: float = Field(default=0.1, gt=0, le=10, description="Generated data size; 1 = the real row counts.")
+    seed: int = Field(default=42, description="Seed of the Olist-shaped generator (same seed, same files).")
+    olist_dir: Path | None = Field(default=None, description="Folder holding the nine real Olist CSV files.")
+
+    # Public APIs: `replay` answers from recorded snapshots (offline), `live` calls the real services.
+    api_mode: SourceMode = "replay"
+    bcb_base_url: str = "https://api.bcb.gov.br"
+    openweather_base_url: str = "https://api.openweathermap.org"
+    ipca_start: str = Field(default="2016-01", description="First IPCA month to load (YYYY-MM).")
+    ipca_end: str = Field(default="2018-12", description="Last IPCA month to load (YYYY-MM).")
+    http_timeout_s: float = 20.0
+    http_retries: int = 4
+
+    # PostgreSQL warehouse (target=postgres). The password, when the server needs one, lives in the vault.
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 5432
+    pg_user: str = "postgres"
+    pg_database: str = "cofre"
+
+    # Master key of the vault; when unset, the 0600 key file under the state directory is used.
+    vault_key: SecretStr | None = None
+
+    @field_validator("home", "olist_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    # Derived locations: one place decides the layout of the state directory.
+    @property
+    def lake_dir(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse" / "cofre.duckdb"
+
+    @property
+    def generated_dir(self) -> Path:
+        return self.home / "generated" / f"olist_sf{self.scale:g}_seed{self.seed}"
+
+    @property
+    def input_dir(self) -> Path:
+        """Where the Olist CSV files are read from: the user's folder or the generated one."""
+        return self.olist_dir if self.olist_dir is not None else self.generated_dir
+
+    @property
+    def dlt_dir(self) -> Path:
+        return self.home / "dlt"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def vault_path(self) -> Path:
+        return self.home / "vault" / "vault.json"
+
+    @property
+    def vault_key_file(self) -> Path:
+        return self.home / "vault" / "vault.key"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.home / "audit" / "audit.jsonl"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
