@@ -106,7 +106,7 @@ def check_folder(folder: Path, tables: tuple[OlistTable, ...] = OLIST_TABLES) ->
 
 
 def read_olist_file(path: Path, table: OlistTable, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
-    """Yield typed chunks of `path`; rows with a wrong field count, bad bytes or bad values go to quarantine."""
+    """Yield typed chunks of `path`; rows with a wrong field count, bad bytes or values are quarantined."""
     width = len(table.columns)
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.reader(handle, strict=False)

@@ -1,6 +1,6 @@
 """dlt source for a folder of Olist CSV files: one resource per file, typed Arrow batches, a quarantine table.
 
-Arrow batches rather than Python dicts: measured on these machines, dicts reach DuckDB at 4–23k rows/s and
+Arrow batches rather than Python dicts: measured on these machines, dicts reach DuckDB at 4-23k rows/s and
 Arrow at ~590k rows/s. Rows that cannot be parsed are routed to the `quarantine` table of the same load,
 with file, line number and reason, so per-file counts always add up: rows in = loaded + quarantined.
 """

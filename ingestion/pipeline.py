@@ -54,7 +54,7 @@ class LoadReport:
 
 
 def capture_hints(source: DltSource) -> dict[str, TableHints]:
-    """Write disposition and key of each resource, with column types from the resource or the source schema."""
+    """Write disposition and key of each resource; column types from the resource or the source schema."""
     hints: dict[str, TableHints] = {}
     for name, resource in source.resources.items():
         table = resource.compute_table_schema()

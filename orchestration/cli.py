@@ -19,23 +19,45 @@ from orchestration.cli_state import CliState, state_of
 from orchestration.commands import audit, vault
 from orchestration.settings import Settings
 
-app = typer.Typer(help="cofre: secure, local-first ELT.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="cofre: secure, local-first ELT.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 app.add_typer(vault.app, name="vault")
 app.add_typer(audit.app, name="audit")
 console = Console()
 
-HomeOption = Annotated[Path | None, typer.Option("--home", help="State directory (default ./.cofre, or "
-                                                 "COFRE_HOME).", show_default=False)]
-ScaleOption = Annotated[float | None, typer.Option("--scale", help="Generated data size: 1 = real row counts "
-                                                   "(99,441 orders); default 0.1.", show_default=False)]
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="State directory (default ./.cofre, or COFRE_HOME).", show_default=False),
+]
+ScaleOption = Annotated[
+    float | None,
+    typer.Option(
+        "--scale",
+        help="Generated data size: 1 = real row counts (99,441 orders); default 0.1.",
+        show_default=False,
+    ),
+]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Generator seed.", show_default=False)]
-OlistDirOption = Annotated[Path | None, typer.Option("--olist-dir", help="Ingest the real Olist CSV files in "
-                                                     "this folder instead of generating.", show_default=False)]
-TargetOption = Annotated[str | None, typer.Option("--target", help="Warehouse: duckdb (default) or postgres.",
-                                                  show_default=False)]
-ApiModeOption = Annotated[str | None, typer.Option("--api-mode", help="replay (recorded snapshots, default) "
-                                                   "or live (real BCB and OpenWeather APIs).",
-                                                   show_default=False)]
+OlistDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--olist-dir",
+        help="Ingest the real Olist CSV files in this folder instead of generating.",
+        show_default=False,
+    ),
+]
+TargetOption = Annotated[
+    str | None, typer.Option("--target", help="Warehouse: duckdb (default) or postgres.", show_default=False)
+]
+ApiModeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-mode",
+        help="replay (recorded snapshots, default) or live (real BCB and OpenWeather APIs).",
+        show_default=False,
+    ),
+]
 
 
 @app.callback()
@@ -76,9 +98,13 @@ def _run(settings: Settings, select: list[str] | None, only: tuple[str, ...] = (
     services = build_services(settings)
     with RichReporter(console) as reporter:
         record = run_steps(steps, settings, services, reporter)
-    locations = {"state directory": str(settings.home), "warehouse": services.warehouse.describe(),
-                 "lake": str(settings.lake_dir), "run record": str(settings.runs_dir / f"{record.run_id}.json"),
-                 "log": str(settings.logs_dir / "cofre.log")}
+    locations = {
+        "state directory": str(settings.home),
+        "warehouse": services.warehouse.describe(),
+        "lake": str(settings.lake_dir),
+        "run record": str(settings.runs_dir / f"{record.run_id}.json"),
+        "log": str(settings.logs_dir / "cofre.log"),
+    }
     for table in summary(record, locations):
         console.print(table)
     if record.failed_step is not None:
@@ -99,12 +125,15 @@ def run(
     home: HomeOption = None,
     target: TargetOption = None,
     api_mode: ApiModeOption = None,
-    select: Annotated[list[str] | None, typer.Option("--select", help="Run only these steps; STEP+ adds "
-                                                     "everything downstream.")] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", help="Run only these steps; STEP+ adds everything downstream."),
+    ] = None,
 ) -> None:
     """Run the whole pipeline on the embedded default (or the given target) and print a summary."""
-    settings = state_of(ctx).settings(**_overrides(scale=scale, seed=seed, olist_dir=olist_dir, home=home,
-                                                   target=target, api_mode=api_mode))
+    settings = state_of(ctx).settings(
+        **_overrides(scale=scale, seed=seed, olist_dir=olist_dir, home=home, target=target, api_mode=api_mode)
+    )
     _run(settings, select)
 
 
@@ -119,8 +148,9 @@ def ingest(
     api_mode: ApiModeOption = None,
 ) -> None:
     """Run only the ingestion steps: sources -> bronze lake + raw schemas."""
-    settings = state_of(ctx).settings(**_overrides(scale=scale, seed=seed, olist_dir=olist_dir, home=home,
-                                                   target=target, api_mode=api_mode))
+    settings = state_of(ctx).settings(
+        **_overrides(scale=scale, seed=seed, olist_dir=olist_dir, home=home, target=target, api_mode=api_mode)
+    )
     _run(settings, None, only=("prepare_", "ingest_"))
 
 
@@ -139,8 +169,12 @@ def generate(
 
     with Progress(console=console) as progress:
         task = progress.add_task(f"generating at scale {settings.scale:g}", total=None)
-        rows = generate_olist(out.resolve(), scale=settings.scale, seed=settings.seed,
-                              progress=lambda table, n: progress.update(task, description=f"{table}: {n:,}"))
+        rows = generate_olist(
+            out.resolve(),
+            scale=settings.scale,
+            seed=settings.seed,
+            progress=lambda table, n: progress.update(task, description=f"{table}: {n:,}"),
+        )
     for table, count in rows.items():
         console.print(f"{table:<40} {count:>12,}")
     console.print(f"written to {out.resolve()}")
@@ -153,8 +187,10 @@ def steps() -> None:
 
     for step in PIPELINE.order():
         console.print(f"[bold]{step.name}[/bold]  {step.description}")
-        console.print(f"    after: {', '.join(sorted(PIPELINE.upstream(step.name))) or '-'}"
-                      f"   outputs: {', '.join(step.outputs)}")
+        console.print(
+            f"    after: {', '.join(sorted(PIPELINE.upstream(step.name))) or '-'}"
+            f"   outputs: {', '.join(step.outputs)}"
+        )
 
 
 @app.command()

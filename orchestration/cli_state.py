@@ -20,7 +20,9 @@ class CliState:
 
     def settings(self, **overrides: Any) -> Settings:
         """Build the one Settings object: COFRE_* environment, then global options, then command options."""
-        values = {k: v for k, v in {"home": self.home, **self.overrides, **overrides}.items() if v is not None}
+        values = {
+            k: v for k, v in {"home": self.home, **self.overrides, **overrides}.items() if v is not None
+        }
         return Settings(**values)
 
 

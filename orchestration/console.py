@@ -32,8 +32,13 @@ class RichReporter:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-            TextColumn("{task.completed:,.0f} rows"), TimeElapsedColumn(), console=console, transient=False,
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f} rows"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
         )
 
     def __enter__(self) -> RichReporter:

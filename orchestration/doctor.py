@@ -11,8 +11,19 @@ from importlib.metadata import PackageNotFoundError, version
 
 from orchestration.settings import Settings
 
-PACKAGES = ("dlt", "dbt-core", "dbt-duckdb", "dbt-postgres", "duckdb", "pyspark", "apache-airflow",
-            "astronomer-cosmos", "streamlit", "cryptography", "pyarrow")
+PACKAGES = (
+    "dlt",
+    "dbt-core",
+    "dbt-duckdb",
+    "dbt-postgres",
+    "duckdb",
+    "pyspark",
+    "apache-airflow",
+    "astronomer-cosmos",
+    "streamlit",
+    "cryptography",
+    "pyarrow",
+)
 MIN_FREE_GB = 2.0
 
 
@@ -39,7 +50,9 @@ def run_checks(settings: Settings) -> Iterator[Check]:
 def _java() -> Check:
     java = shutil.which("java")
     if java is None:
-        return Check("java", False, "not found: Spark needs Java 17 (apt-get install openjdk-17-jre-headless)")
+        return Check(
+            "java", False, "not found: Spark needs Java 17 (apt-get install openjdk-17-jre-headless)"
+        )
     out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
     return Check("java", out.returncode == 0, (out.stderr or out.stdout).splitlines()[0])
 
@@ -51,15 +64,21 @@ def _state_dir(settings: Settings) -> Check:
         probe.write_text("ok")
         probe.unlink()
     except OSError as error:
-        return Check("state directory", False, f"{settings.home} is not writable ({error}); choose another "
-                     "with --home or COFRE_HOME")
+        return Check(
+            "state directory",
+            False,
+            f"{settings.home} is not writable ({error}); choose another with --home or COFRE_HOME",
+        )
     return Check("state directory", True, str(settings.home))
 
 
 def _disk(settings: Settings) -> Check:
     free_gb = shutil.disk_usage(settings.home).free / 1e9
-    return Check("free disk", free_gb >= MIN_FREE_GB, f"{free_gb:.1f} GB free under {settings.home} "
-                 f"(scale 1 needs about {MIN_FREE_GB:g} GB)")
+    return Check(
+        "free disk",
+        free_gb >= MIN_FREE_GB,
+        f"{free_gb:.1f} GB free under {settings.home} (scale 1 needs about {MIN_FREE_GB:g} GB)",
+    )
 
 
 def _duckdb(settings: Settings) -> Check:
@@ -71,8 +90,11 @@ def _duckdb(settings: Settings) -> Check:
     try:
         duckdb.connect(str(path), read_only=True).close()
     except duckdb.IOException as error:
-        return Check("warehouse (duckdb)", False, f"{path} is held by another process ({error}); stop it "
-                     "(a running `cofre run`?) and retry")
+        return Check(
+            "warehouse (duckdb)",
+            False,
+            f"{path} is held by another process ({error}); stop it (a running `cofre run`?) and retry",
+        )
     return Check("warehouse (duckdb)", True, str(path))
 
 
@@ -81,8 +103,13 @@ def _postgres(settings: Settings) -> Check:
 
     where = f"{settings.pg_user}@{settings.pg_host}:{settings.pg_port}"
     try:
-        psycopg2.connect(host=settings.pg_host, port=settings.pg_port, user=settings.pg_user,
-                         dbname="postgres", connect_timeout=5).close()
+        psycopg2.connect(
+            host=settings.pg_host,
+            port=settings.pg_port,
+            user=settings.pg_user,
+            dbname="postgres",
+            connect_timeout=5,
+        ).close()
     except psycopg2.OperationalError as error:
         first_line = str(error).strip().splitlines()[0]
         return Check("warehouse (postgres)", False, f"cannot reach {where}: {first_line}")

@@ -74,8 +74,9 @@ class StepGraph:
             self.steps[step.name] = step
             for output in step.outputs:
                 if output in self._producer:
-                    raise GraphError(f"output {output!r} is produced by both {self._producer[output]!r} "
-                                     f"and {step.name!r}")
+                    raise GraphError(
+                        f"output {output!r} is produced by both {self._producer[output]!r} and {step.name!r}"
+                    )
                 self._producer[output] = step.name
         self._order = self._topological_order()
 
@@ -100,7 +101,7 @@ class StepGraph:
         chosen: set[str] = set()
         for pattern in patterns:
             name = pattern.removesuffix("+")
-            self[name]  # noqa: B018 - raises GraphError for an unknown name
+            self[name]
             chosen.add(name)
             if pattern.endswith("+"):
                 chosen |= self.downstream(name)
@@ -113,10 +114,21 @@ class StepGraph:
             raise GraphError(f"no step named {name!r}; steps are: {', '.join(self._order)}") from None
 
     def _topological_order(self) -> list[str]:
+        """Dependency order; among steps that are ready, the one declared first runs first, so the run
+        order reads like the declaration."""
         sorter: TopologicalSorter[str] = TopologicalSorter()
-        for name in self.steps:  # insertion order keeps the run order stable and readable
-            sorter.add(name, *sorted(self.upstream(name)))
+        for name in self.steps:
+            sorter.add(name, *self.upstream(name))
         try:
-            return list(sorter.static_order())
+            sorter.prepare()
         except CycleError as error:
             raise GraphError(f"the step graph has a cycle: {' -> '.join(error.args[1])}") from None
+        position = {name: index for index, name in enumerate(self.steps)}
+        order: list[str] = []
+        ready: list[str] = []
+        while sorter.is_active():
+            ready = sorted({*ready, *sorter.get_ready()}, key=position.__getitem__)
+            name = ready.pop(0)
+            order.append(name)
+            sorter.done(name)
+        return order

@@ -48,8 +48,9 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
-def run_steps(steps: list[Step], settings: Settings, services: Any, reporter: Reporter,
-              run_id: str | None = None) -> RunRecord:
+def run_steps(
+    steps: list[Step], settings: Settings, services: Any, reporter: Reporter, run_id: str | None = None
+) -> RunRecord:
     """Run `steps` (already in dependency order) and return the record; never raises for a step failure."""
     record = RunRecord(run_id=run_id or new_run_id(), started_at=datetime.now(UTC).isoformat())
     context = StepContext(settings=settings, run_id=record.run_id, reporter=reporter, services=services)
@@ -64,8 +65,9 @@ def run_steps(steps: list[Step], settings: Settings, services: Any, reporter: Re
             result = step.run(context)
         except Exception as error:  # a failed step is recorded and reported, never swallowed
             reporter.log(f"[red]{step.name} failed:[/red] {describe_error(error)}")
-            record.steps.append(StepRun(step.name, "failed", time.perf_counter() - started,
-                                        error=describe_error(error)))
+            record.steps.append(
+                StepRun(step.name, "failed", time.perf_counter() - started, error=describe_error(error))
+            )
             _write_traceback(settings.logs_dir, record.run_id, step.name, error)
             failed = True
             continue

@@ -40,8 +40,14 @@ class Warehouse:
         from psycopg2 import sql
 
         s = self.settings
-        admin = psycopg2.connect(host=s.pg_host, port=s.pg_port, user=s.pg_user, password=self.password,
-                                 dbname="postgres", connect_timeout=10)
+        admin = psycopg2.connect(
+            host=s.pg_host,
+            port=s.pg_port,
+            user=s.pg_user,
+            password=self.password,
+            dbname="postgres",
+            connect_timeout=10,
+        )
         admin.autocommit = True
         try:
             with admin.cursor() as cursor:
@@ -53,8 +59,14 @@ class Warehouse:
 
     def postgres_credentials(self) -> dict[str, Any]:
         s = self.settings
-        return {"drivername": "postgresql", "host": s.pg_host, "port": s.pg_port, "username": s.pg_user,
-                "password": self.password, "database": s.pg_database}
+        return {
+            "drivername": "postgresql",
+            "host": s.pg_host,
+            "port": s.pg_port,
+            "username": s.pg_user,
+            "password": self.password,
+            "database": s.pg_database,
+        }
 
     def describe(self) -> str:
         """Where the warehouse is, for people: never includes a password."""

@@ -22,11 +22,15 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="COFRE_", extra="forbid", frozen=True)
 
-    home: Path = Field(default=Path(".cofre"), description="State directory: vault, keys, lake, warehouse, logs.")
+    home: Path = Field(
+        default=Path(".cofre"), description="State directory: vault, keys, lake, warehouse, logs."
+    )
     target: Target = Field(default="duckdb", description="Warehouse: embedded DuckDB file or PostgreSQL.")
 
     # Olist input: generated at `scale` with `seed`, unless `olist_dir` points at real-format CSV files.
-    scale: float = Field(default=0.1, gt=0, le=10, description="Generated data size; 1 = the real row counts.")
+    scale: float = Field(
+        default=0.1, gt=0, le=10, description="Generated data size; 1 = the real row counts."
+    )
     seed: int = Field(default=42, description="Seed of the Olist-shaped generator (same seed, same files).")
     olist_dir: Path | None = Field(default=None, description="Folder holding the nine real Olist CSV files.")
 

@@ -31,12 +31,17 @@ def prepare_olist(ctx: StepContext) -> StepResult:
     s = ctx.settings
     if s.olist_dir is not None:
         check_folder(s.olist_dir)
-        return StepResult(outputs={OLIST_FILES: str(s.olist_dir)}, notes=[f"using Olist files in {s.olist_dir}"])
+        return StepResult(
+            outputs={OLIST_FILES: str(s.olist_dir)}, notes=[f"using Olist files in {s.olist_dir}"]
+        )
     if s.generated_dir.is_dir():  # written atomically, so an existing folder is complete
-        return StepResult(outputs={OLIST_FILES: str(s.generated_dir)},
-                          notes=[f"reusing generated files in {s.generated_dir}"])
-    total = round(sum(t.real_rows for t in OLIST_TABLES if t.table != "product_category_name_translation")
-                  * s.scale)
+        return StepResult(
+            outputs={OLIST_FILES: str(s.generated_dir)},
+            notes=[f"reusing generated files in {s.generated_dir}"],
+        )
+    total = round(
+        sum(t.real_rows for t in OLIST_TABLES if t.table != "product_category_name_translation") * s.scale
+    )
     task = ctx.reporter.task(f"generate Olist-shaped data (scale {s.scale:g})", total=total)
     done: dict[str, int] = {}
 
@@ -45,8 +50,10 @@ def prepare_olist(ctx: StepContext) -> StepResult:
         task.update(sum(done.values()))
 
     rows = generate_olist(s.generated_dir, scale=s.scale, seed=s.seed, progress=progress)
-    return StepResult(counts=[TableCount("generated", t, n) for t, n in rows.items()],
-                      outputs={OLIST_FILES: str(s.generated_dir)})
+    return StepResult(
+        counts=[TableCount("generated", t, n) for t, n in rows.items()],
+        outputs={OLIST_FILES: str(s.generated_dir)},
+    )
 
 
 def ingest_olist(ctx: StepContext) -> StepResult:
@@ -62,22 +69,34 @@ def ingest_olist(ctx: StepContext) -> StepResult:
     source = olist_source(s.input_dir, stats, progress)
     report = _ingest(ctx, source, inputs=lambda: [asdict(f) for f in stats.files.values()])
     counts = [TableCount("input", t, f.rows_loaded + f.rows_quarantined) for t, f in stats.files.items()]
-    counts += [TableCount("quarantine", t, f.rows_quarantined) for t, f in stats.files.items()
-               if f.rows_quarantined]
+    counts += [
+        TableCount("quarantine", t, f.rows_quarantined) for t, f in stats.files.items() if f.rows_quarantined
+    ]
     return _result(report, counts)
 
 
 def ingest_ipca(ctx: StepContext) -> StepResult:
     s = ctx.settings
-    source = bcb_source(base_url=s.bcb_base_url, start=s.ipca_start, end=s.ipca_end, session=_session(ctx),
-                        timeout=s.http_timeout_s, retries=s.http_retries)
+    source = bcb_source(
+        base_url=s.bcb_base_url,
+        start=s.ipca_start,
+        end=s.ipca_end,
+        session=_session(ctx),
+        timeout=s.http_timeout_s,
+        retries=s.http_retries,
+    )
     return _result(_ingest(ctx, source))
 
 
 def ingest_weather(ctx: StepContext) -> StepResult:
     s = ctx.settings
-    source = openweather_source(api_key=_openweather_key(ctx), base_url=s.openweather_base_url,
-                                session=_session(ctx), timeout=s.http_timeout_s, retries=s.http_retries)
+    source = openweather_source(
+        api_key=_openweather_key(ctx),
+        base_url=s.openweather_base_url,
+        session=_session(ctx),
+        timeout=s.http_timeout_s,
+        retries=s.http_retries,
+    )
     return _result(_ingest(ctx, source))
 
 
@@ -87,8 +106,10 @@ def _openweather_key(ctx: StepContext) -> str:
         return str(vault.get("openweather_api_key"))
     if ctx.settings.api_mode == "replay":
         return REPLAY_API_KEY
-    raise RuntimeError("live weather needs an OpenWeather API key: run `cofre vault set openweather_api_key` "
-                       "and paste the key on stdin, or use --api-mode replay")
+    raise RuntimeError(
+        "live weather needs an OpenWeather API key: run `cofre vault set openweather_api_key` "
+        "and paste the key on stdin, or use --api-mode replay"
+    )
 
 
 def _session(ctx: StepContext) -> requests.Session:
@@ -97,25 +118,53 @@ def _session(ctx: StepContext) -> requests.Session:
 
 def _ingest(ctx: StepContext, source: DltSource, **kwargs: Any) -> LoadReport:
     s = ctx.settings
-    return ingest(source, lake=ctx.services.lake, raw_destination=ctx.services.warehouse.dlt_destination(),
-                  raw_dataset=f"raw_{source.name}", pipelines_dir=s.dlt_dir, **kwargs)
+    return ingest(
+        source,
+        lake=ctx.services.lake,
+        raw_destination=ctx.services.warehouse.dlt_destination(),
+        raw_dataset=f"raw_{source.name}",
+        pipelines_dir=s.dlt_dir,
+        **kwargs,
+    )
 
 
 def _result(report: LoadReport, counts: list[TableCount] | None = None) -> StepResult:
     counts = list(counts or [])
     counts += [TableCount("bronze", t, n) for t, n in report.bronze_rows.items()]
     counts += [TableCount("raw", t, n) for t, n in report.raw_rows.items()]
-    outputs = {f"cofre://bronze/{report.source}": str(report.manifest or "no new data"),
-               f"cofre://raw/{report.source}": f"raw_{report.source}"}
+    outputs = {
+        f"cofre://bronze/{report.source}": str(report.manifest or "no new data"),
+        f"cofre://raw/{report.source}": f"raw_{report.source}",
+    }
     return StepResult(counts=counts, outputs=outputs)
 
 
-PIPELINE = StepGraph([
-    Step("prepare_olist", "find or generate the nine Olist CSV files", prepare_olist, outputs=(OLIST_FILES,)),
-    Step("ingest_olist", "Olist CSV -> bronze Parquet + raw_olist (quarantining bad rows)", ingest_olist,
-         inputs=(OLIST_FILES,), outputs=("cofre://bronze/olist", "cofre://raw/olist")),
-    Step("ingest_ipca", "BCB SGS series 433 (IPCA) -> bronze + raw_bcb, incremental by month", ingest_ipca,
-         outputs=("cofre://bronze/bcb", "cofre://raw/bcb")),
-    Step("ingest_weather", "OpenWeather current weather of the 27 capitals -> bronze + raw_openweather",
-         ingest_weather, outputs=("cofre://bronze/openweather", "cofre://raw/openweather")),
-])
+PIPELINE = StepGraph(
+    [
+        Step(
+            "prepare_olist",
+            "find or generate the nine Olist CSV files",
+            prepare_olist,
+            outputs=(OLIST_FILES,),
+        ),
+        Step(
+            "ingest_olist",
+            "Olist CSV -> bronze Parquet + raw_olist (quarantining bad rows)",
+            ingest_olist,
+            inputs=(OLIST_FILES,),
+            outputs=("cofre://bronze/olist", "cofre://raw/olist"),
+        ),
+        Step(
+            "ingest_ipca",
+            "BCB SGS series 433 (IPCA) -> bronze + raw_bcb, incremental by month",
+            ingest_ipca,
+            outputs=("cofre://bronze/bcb", "cofre://raw/bcb"),
+        ),
+        Step(
+            "ingest_weather",
+            "OpenWeather current weather of the 27 capitals -> bronze + raw_openweather",
+            ingest_weather,
+            outputs=("cofre://bronze/openweather", "cofre://raw/openweather"),
+        ),
+    ]
+)

@@ -150,7 +150,7 @@ def test_failed_run_changes_nothing_already_loaded(olist_small: Path, tmp_path: 
     broken = tmp_path / "broken"
     shutil.copytree(olist_small, broken)
     (broken / ORDER_REVIEWS.file_name).unlink()
-    with pytest.raises(OlistFileError, match="olist_order_reviews_dataset.csv: file missing"):
+    with pytest.raises(OlistFileError, match=r"olist_order_reviews_dataset\.csv: file missing"):
         run_ingest(broken, tmp_path, dlt.destinations.duckdb(str(warehouse)))
 
     assert lake_snapshot(tmp_path / "lake") == before_lake
