@@ -87,7 +87,9 @@ def prepare_process(settings: Settings) -> None:
 
 def _run(settings: Settings, select: list[str] | None, only: tuple[str, ...] = ()) -> None:
     prepare_process(settings)
+    from orchestration.commands.vault import reporting_errors
     from orchestration.console import RichReporter, summary
+    from orchestration.ops import mirror_audit
     from orchestration.runner import run_steps
     from orchestration.services import build_services
     from orchestration.steps import PIPELINE
@@ -95,15 +97,18 @@ def _run(settings: Settings, select: list[str] | None, only: tuple[str, ...] = (
     steps = PIPELINE.select(select) if select else PIPELINE.order()
     if only:
         steps = [s for s in steps if s.name.startswith(only)]
-    services = build_services(settings)
+    with reporting_errors():
+        services = build_services(settings)
     with RichReporter(console) as reporter:
         record = run_steps(steps, settings, services, reporter)
+    mirror_audit(settings, services)
     locations = {
         "state directory": str(settings.home),
         "warehouse": services.warehouse.describe(),
         "lake": str(settings.lake_dir),
         "run record": str(settings.runs_dir / f"{record.run_id}.json"),
         "log": str(settings.logs_dir / "cofre.log"),
+        "audit trail": str(settings.audit_path),
     }
     for table in summary(record, locations):
         console.print(table)

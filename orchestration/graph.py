@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from orchestration.settings import Settings
+
+if TYPE_CHECKING:
+    from orchestration.services import Services
 
 
 class ProgressTask(Protocol):
@@ -48,7 +51,7 @@ class StepContext:
     settings: Settings
     run_id: str
     reporter: Reporter
-    services: Any  # orchestration.services.Services: vault, audit trail, warehouse destination
+    services: Services  # lake, warehouse, vault, audit trail
 
 
 @dataclass(frozen=True)

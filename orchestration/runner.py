@@ -15,10 +15,10 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from orchestration.errors import describe_error
 from orchestration.graph import Reporter, Step, StepContext, StepResult
+from orchestration.services import Services
 from orchestration.settings import Settings
 
 
@@ -49,11 +49,12 @@ def new_run_id() -> str:
 
 
 def run_steps(
-    steps: list[Step], settings: Settings, services: Any, reporter: Reporter, run_id: str | None = None
+    steps: list[Step], settings: Settings, services: Services, reporter: Reporter, run_id: str | None = None
 ) -> RunRecord:
     """Run `steps` (already in dependency order) and return the record; never raises for a step failure."""
     record = RunRecord(run_id=run_id or new_run_id(), started_at=datetime.now(UTC).isoformat())
     context = StepContext(settings=settings, run_id=record.run_id, reporter=reporter, services=services)
+    services.audit.record("run.start", target=record.run_id, details={"steps": [s.name for s in steps]})
     failed = False
     for step in steps:
         if failed:
@@ -69,11 +70,23 @@ def run_steps(
                 StepRun(step.name, "failed", time.perf_counter() - started, error=describe_error(error))
             )
             _write_traceback(settings.logs_dir, record.run_id, step.name, error)
+            services.audit.record(
+                "step.run",
+                target=f"{record.run_id}/{step.name}",
+                outcome="failure",
+                details={"error": describe_error(error)},
+            )
             failed = True
             continue
         record.steps.append(StepRun(step.name, "succeeded", time.perf_counter() - started, result))
     record.status = "failed" if failed else "succeeded"
     record.finished_at = datetime.now(UTC).isoformat()
+    services.audit.record(
+        "run.end",
+        target=record.run_id,
+        outcome="failure" if failed else "success",
+        details={s.name: s.status for s in record.steps},
+    )
     save_record(settings.runs_dir, record)
     return record
 

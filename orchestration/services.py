@@ -7,13 +7,18 @@ configuration on their own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import dlt
-from dlt.common.destination import Destination
+from typing import TYPE_CHECKING, Any
 
 from ingestion.lake import Lake
 from orchestration.settings import Settings
+from security.audit import AuditTrail, default_actor
+from security.bootstrap import ensure_embedded_secrets
+from security.redaction import install_redaction
+from security.secret_names import PG_PASSWORD
+from security.vault import Vault
+
+if TYPE_CHECKING:  # dlt is imported where a destination is built, after the CLI prepared the process
+    from dlt.common.destination import Destination
 
 
 @dataclass(frozen=True)
@@ -21,13 +26,15 @@ class Warehouse:
     """Where raw, staging, marts live: the embedded DuckDB file or a PostgreSQL database."""
 
     settings: Settings
-    password: str | None = None
+    password: str = ""  # empty: the server authenticates otherwise (trust, peer, certificates)
 
     @property
     def target(self) -> str:
         return self.settings.target
 
     def dlt_destination(self) -> Destination:
+        import dlt
+
         if self.target == "duckdb":
             self.settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
             return dlt.destinations.duckdb(str(self.settings.warehouse_path))
@@ -80,9 +87,33 @@ class Warehouse:
 class Services:
     lake: Lake
     warehouse: Warehouse
-    vault: Any = None
-    audit: Any = None
+    vault: Vault
+    audit: AuditTrail
 
 
-def build_services(settings: Settings) -> Services:
-    return Services(lake=Lake(settings.lake_dir), warehouse=Warehouse(settings))
+def vault_key(settings: Settings) -> str | None:
+    return settings.vault_key.get_secret_value() if settings.vault_key is not None else None
+
+
+def open_vault(settings: Settings) -> Vault:
+    """The vault of these settings: key from COFRE_VAULT_KEY if set, else from the 0600 key file."""
+    return Vault(settings.vault_path, key=vault_key(settings), key_file=settings.vault_key_file)
+
+
+def build_services(settings: Settings, *, actor: str = "runner") -> Services:
+    """Open (on the first run of the embedded default: create) the vault, attach the audit trail so every
+    secret read is an event, feed dlt from the vault, and redact every secret value from the logs."""
+    if not settings.vault_path.exists():
+        key = vault_key(settings)
+        Vault.create(settings.vault_path, key=key, key_file=None if key else settings.vault_key_file)
+    vault = open_vault(settings)
+    ensure_embedded_secrets(vault)
+    audit = AuditTrail.for_vault(settings.audit_path, vault, actor=f"{actor}:{default_actor()}")
+    from security.dlt_provider import register_vault_provider
+
+    register_vault_provider(vault)
+    install_redaction(vault.secret_values())
+    password = vault.get(PG_PASSWORD) if settings.target == "postgres" and PG_PASSWORD in vault else ""
+    return Services(
+        lake=Lake(settings.lake_dir), warehouse=Warehouse(settings, password), vault=vault, audit=audit
+    )

@@ -117,15 +117,29 @@ def _session(ctx: StepContext) -> requests.Session:
 
 
 def _ingest(ctx: StepContext, source: DltSource, **kwargs: Any) -> LoadReport:
-    s = ctx.settings
-    return ingest(
+    """Load a source into bronze and raw, and record both writes in the audit trail."""
+    services = ctx.services
+    report = ingest(
         source,
-        lake=ctx.services.lake,
-        raw_destination=ctx.services.warehouse.dlt_destination(),
+        lake=services.lake,
+        raw_destination=services.warehouse.dlt_destination(),
         raw_dataset=f"raw_{source.name}",
-        pipelines_dir=s.dlt_dir,
+        pipelines_dir=ctx.settings.dlt_dir,
         **kwargs,
     )
+    if report.manifest is not None:
+        services.audit.record(
+            "lake.write",
+            target=f"bronze/{report.source}/{report.load_id}",
+            details={"run_id": ctx.run_id, "manifest": str(report.manifest), "rows": report.bronze_rows},
+        )
+    if report.raw_loads:
+        services.audit.record(
+            "warehouse.write",
+            target=f"{services.warehouse.describe()}#raw_{report.source}",
+            details={"run_id": ctx.run_id, "bronze_loads": report.raw_loads, "rows": report.raw_rows},
+        )
+    return report
 
 
 def _result(report: LoadReport, counts: list[TableCount] | None = None) -> StepResult:

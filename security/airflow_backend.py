@@ -1,0 +1,70 @@
+"""An Airflow secrets backend that serves connections and variables from the cofre vault.
+
+Configure it in the environment of every Airflow component:
+
+    AIRFLOW__SECRETS__BACKEND=security.airflow_backend.CofreVaultSecretsBackend
+    AIRFLOW__SECRETS__BACKEND_KWARGS={"vault_path": "/state/vault/vault.json",
+                                      "key_file": "/state/vault/vault.key",
+                                      "audit_path": "/state/audit/audit.jsonl"}
+
+Connection `<conn_id>` is the entry `airflow_conn_<conn_id>` (an Airflow URI or Airflow's connection
+JSON); variable `<key>` is `airflow_var_<key>`. The master key comes only from the 0600 key file: a key
+in BACKEND_KWARGS would sit in plain text in Airflow's configuration. With `audit_path`, every lookup
+that finds a value is a `secret.read` event (actor "airflow"). Lookups that find nothing return None so
+Airflow falls through to its environment variables and metastore.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from threading import Lock
+
+from airflow.secrets import BaseSecretsBackend
+
+from security.audit import AuditTrail
+from security.errors import InvalidSecretName, SecretNotFound
+from security.secret_names import AIRFLOW_CONN_PREFIX, AIRFLOW_VAR_PREFIX
+from security.vault import Vault
+
+
+class CofreVaultSecretsBackend(BaseSecretsBackend):
+    """Airflow connections and variables from the vault; the vault is opened at the first lookup."""
+
+    def __init__(
+        self,
+        vault_path: str,
+        key_file: str,
+        audit_path: str | None = None,
+        connections_prefix: str = AIRFLOW_CONN_PREFIX,
+        variables_prefix: str = AIRFLOW_VAR_PREFIX,
+    ) -> None:
+        super().__init__()
+        self.vault_path = Path(vault_path)
+        self.key_file = Path(key_file)
+        self.audit_path = Path(audit_path) if audit_path else None
+        self.connections_prefix = connections_prefix
+        self.variables_prefix = variables_prefix
+        self._vault: Vault | None = None
+        self._opening = Lock()
+
+    def _opened(self) -> Vault:
+        with self._opening:
+            if self._vault is None:
+                vault = Vault(self.vault_path, key_file=self.key_file)
+                if self.audit_path is not None:
+                    AuditTrail.for_vault(self.audit_path, vault, actor="airflow")
+                self._vault = vault
+            return self._vault
+
+    def _lookup(self, name: str) -> str | None:
+        try:
+            return self._opened().get(name)
+        except (SecretNotFound, InvalidSecretName):
+            return None
+
+    def get_conn_value(self, conn_id: str, team_name: str | None = None) -> str | None:
+        """The stored URI or JSON of connection `conn_id` (Airflow builds the Connection from it)."""
+        return self._lookup(self.connections_prefix + conn_id)
+
+    def get_variable(self, key: str, team_name: str | None = None) -> str | None:
+        return self._lookup(self.variables_prefix + key)

@@ -1,0 +1,144 @@
+"""Turn vault entries into exactly what each consumer needs, at the moment it is about to be used.
+
+Nothing here writes a file: the results are passed to a client constructor, or put in the environment
+of one child process (dbt, spark-submit), never on its command line where `ps` would show them. Each
+read goes through `Vault.get`, so it is audited when the vault is wired to the audit trail. Transport
+security is decided here too: TLS is required unless the other end is this machine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from security.errors import InsecureTransport, SecretNotFound
+from security.secret_names import LAKE_ACCESS_KEY, LAKE_SECRET_KEY, MASKING_KEY, PG_PASSWORD
+from security.vault import Vault
+
+DBT_SECRET_PREFIX = "DBT_ENV_SECRET_"  # noqa: S105 (a variable-name prefix)
+"""dbt scrubs the values of variables with this prefix from its logs and refuses them outside profiles."""
+
+DBT_MASKING_KEY_VAR = "DBT_ENV_SECRET_MASKING_KEY"
+DBT_PG_PASSWORD_VAR = "DBT_ENV_SECRET_PG_PASSWORD"  # noqa: S105 (a variable name)
+S3A_ENV_CREDENTIALS = "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8, ::1 and Unix socket directories: traffic that stays here.
+
+    Names other than `localhost` are not resolved: a DNS answer is not a reason to drop TLS.
+    """
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost" or host.startswith("/"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _endpoint(endpoint: str) -> tuple[str, bool]:
+    """`host:port` and whether to use TLS, from `http(s)://host:port` or a bare `host:port`."""
+    parts = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
+    host = parts.hostname or ""
+    loopback = is_loopback(host)
+    if parts.scheme == "http" and not loopback:
+        raise InsecureTransport(
+            f"Refusing plain HTTP to {host}: credentials would cross the network in clear text. "
+            "Use an https:// endpoint (plain HTTP is allowed only to this machine)."
+        )
+    secure = parts.scheme == "https" or (parts.scheme == "" and not loopback)
+    return parts.netloc, secure
+
+
+def _optional(vault: Vault, name: str) -> str | None:
+    try:
+        return vault.get(name)
+    except SecretNotFound:
+        return None
+
+
+def dbt_env(
+    vault: Vault, target: Literal["duckdb", "postgres"], *, settings: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Variables to add to the dbt process's environment (profiles.yml reads them with `env_var()`).
+
+    Secrets get the DBT_ENV_SECRET_ prefix so dbt keeps them out of its logs and artifacts; the
+    caller's non-secret `settings` (host, schema, paths) are merged in and may not use that prefix.
+    """
+    settings = dict(settings or {})
+    if any(name.startswith(DBT_SECRET_PREFIX) for name in settings):
+        raise ValueError(
+            "Non-secret settings may not use the DBT_ENV_SECRET_ prefix: secrets come from the vault."
+        )
+    env = {**settings, DBT_MASKING_KEY_VAR: vault.get(MASKING_KEY)}
+    if target == "postgres":
+        env[DBT_PG_PASSWORD_VAR] = _optional(vault, PG_PASSWORD) or ""
+    return env
+
+
+def spark_conf(*, s3_endpoint: str | None = None) -> dict[str, str]:
+    """Non-secret `--conf` values for spark-submit: where the lake is and how to authenticate.
+
+    S3A is told to take its credentials from the environment (see `spark_env`), so no key is ever
+    on the spark-submit command line or in the Spark UI's environment tab.
+    """
+    if s3_endpoint is None:
+        return {}
+    netloc, secure = _endpoint(s3_endpoint)
+    return {
+        "spark.hadoop.fs.s3a.endpoint": f"{'https' if secure else 'http'}://{netloc}",
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(secure).lower(),
+        "spark.hadoop.fs.s3a.aws.credentials.provider": S3A_ENV_CREDENTIALS,
+    }
+
+
+def spark_env(vault: Vault, *, s3: bool, postgres: bool) -> dict[str, str]:
+    """Secrets for the environment of the spark-submit (or local Spark) process.
+
+    AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are read by S3A; PGPASSWORD is read by the job itself at
+    its edge and handed to the JDBC writer of the gold tables.
+    """
+    env: dict[str, str] = {}
+    if s3:
+        env["AWS_ACCESS_KEY_ID"] = vault.get(LAKE_ACCESS_KEY)
+        env["AWS_SECRET_ACCESS_KEY"] = vault.get(LAKE_SECRET_KEY)
+    if postgres:
+        password = _optional(vault, PG_PASSWORD)
+        if password is not None:
+            env["PGPASSWORD"] = password
+    return env
+
+
+def postgres_connect_kwargs(
+    vault: Vault, *, host: str, port: int, user: str, dbname: str, connect_timeout_s: int = 10
+) -> dict[str, Any]:
+    """Keyword arguments for `psycopg2.connect`: TLS required unless the server is on this machine."""
+    kwargs: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "user": user,
+        "dbname": dbname,
+        "sslmode": "prefer" if is_loopback(host) else "require",
+        "connect_timeout": connect_timeout_s,
+        "application_name": "cofre",
+    }
+    password = _optional(vault, PG_PASSWORD)
+    if password is not None:
+        kwargs["password"] = password
+    return kwargs
+
+
+def s3_client_kwargs(vault: Vault, *, endpoint: str, region: str = "us-east-1") -> dict[str, Any]:
+    """Keyword arguments for `minio.Minio`: TLS on unless the endpoint is on this machine."""
+    netloc, secure = _endpoint(endpoint)
+    return {
+        "endpoint": netloc,
+        "access_key": vault.get(LAKE_ACCESS_KEY),
+        "secret_key": vault.get(LAKE_SECRET_KEY),
+        "secure": secure,
+        "region": region,
+    }
