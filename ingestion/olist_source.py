@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dlt
 import pyarrow as pa
+from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 from dlt.common.schema.utils import new_table
 from dlt.extract.resource import DltResource
 
@@ -60,8 +61,8 @@ class ReadStats:
     files: dict[str, FileStats] = field(default_factory=dict)
 
 
-def column_hints(table: OlistTable) -> dict[str, dict[str, Any]]:
-    return {c.name: {"name": c.name, **DLT_TYPES[c.type]} for c in table.columns}
+def column_hints(table: OlistTable) -> TTableSchemaColumns:
+    return {c.name: cast(TColumnSchema, {"name": c.name, **DLT_TYPES[c.type]}) for c in table.columns}
 
 
 @dlt.source(name="olist")
@@ -100,7 +101,7 @@ def _file_resource(table: OlistTable, path: Path, stats: ReadStats, progress: Pr
     return dlt.resource(
         rows,
         name=table.table,
-        primary_key=list(table.primary_key) or None,
+        primary_key=table.primary_key,
         write_disposition="replace",  # each Olist delivery is a full snapshot
     )
 

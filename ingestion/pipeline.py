@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dlt
 import pyarrow as pa
 import pyarrow.parquet as pq
-from dlt.common.destination import Destination
+from dlt.common.destination import Destination, TLoaderFileFormat
+from dlt.common.schema.typing import TTableSchemaColumns, TWriteDisposition
 from dlt.destinations import filesystem
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.resource import DltResource
@@ -38,9 +39,9 @@ dlt.config["destination.replace_strategy"] = "insert-from-staging"
 class TableHints:
     """How a table is written to raw, captured from the source's resource before bronze overrides it."""
 
-    write_disposition: str = "append"
+    write_disposition: TWriteDisposition = "append"
     primary_key: tuple[str, ...] = ()
-    columns: dict[str, Any] = field(default_factory=dict)
+    columns: TTableSchemaColumns = field(default_factory=dict)
 
 
 @dataclass
@@ -58,11 +59,11 @@ def capture_hints(source: DltSource) -> dict[str, TableHints]:
     hints: dict[str, TableHints] = {}
     for name, resource in source.resources.items():
         table = resource.compute_table_schema()
-        table_name = table.get("name", name)
-        declared = source.schema.tables.get(table_name, {}).get("columns", {})
-        columns = {**declared, **table.get("columns", {})}
+        table_name = str(table.get("name") or name)
+        declared = source.schema.tables[table_name]["columns"] if table_name in source.schema.tables else {}
+        columns: TTableSchemaColumns = {**declared, **table.get("columns", {})}
         key = tuple(c for c, h in columns.items() if h.get("primary_key"))
-        hints[table_name] = TableHints(str(resource.write_disposition), key, columns)
+        hints[table_name] = TableHints(cast(TWriteDisposition, resource.write_disposition), key, columns)
     return hints
 
 
@@ -100,7 +101,7 @@ def ingest(
     )
     loaded = _ledger(raw)
     pending = [m for m in lake.manifests(source.name) if m.load_id not in loaded and m.objects]
-    file_format = "parquet" if raw_destination.destination_name == "duckdb" else "csv"
+    file_format: TLoaderFileFormat = "parquet" if raw_destination.destination_name == "duckdb" else "csv"
     for manifest in pending:
         raw.run(_raw_resources(lake, manifest, hints), loader_file_format=file_format)
 
@@ -113,7 +114,7 @@ def ingest(
             raw, sorted({t for m in lake.manifests(source.name) for t in m.rows_by_table()})
         ),
         raw_loads=[m.load_id for m in pending],
-        manifest=lake.manifest_path(source.name, load_id) if this_load else None,
+        manifest=lake.manifest_path(source.name, this_load.load_id) if this_load else None,
     )
 
 
@@ -147,9 +148,9 @@ def _raw_resources(lake: Lake, manifest: Manifest, hints: dict[str, TableHints])
             dlt.resource(
                 _read_bronze(paths, manifest.load_id),
                 name=table,
-                write_disposition=table_hints.write_disposition,  # type: ignore[arg-type]
-                primary_key=list(table_hints.primary_key) or None,
-                columns=table_hints.columns or None,
+                write_disposition=table_hints.write_disposition,
+                primary_key=table_hints.primary_key,
+                columns=table_hints.columns,
             )
         )
     ledger_row = {

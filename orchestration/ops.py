@@ -36,4 +36,5 @@ def mirror_audit(settings: Settings, services: Services) -> int:
         pipelines_dir=str(settings.dlt_dir),
     )
     pipeline.run(audit_events())
-    return int(pipeline.last_trace.last_normalize_info.row_counts.get("audit_events", 0))
+    normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+    return int(normalized.row_counts.get("audit_events", 0)) if normalized else 0
