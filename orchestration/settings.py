@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         return self.home / "warehouse" / "cofre.duckdb"
 
     @property
+    def published_path(self) -> Path:
+        """The published marts, opened read-only by readers; never the pipeline's own file (one writer per
+        DuckDB file). Its name must differ from the `marts` schema, or DuckDB finds `marts.x` ambiguous."""
+        return self.home / "warehouse" / "published" / "cofre_marts.duckdb"
+
+    @property
     def generated_dir(self) -> Path:
         return self.home / "generated" / f"olist_sf{self.scale:g}_seed{self.seed}"
 

@@ -1,0 +1,89 @@
+"""Write, audit, publish: make freshly built and tested marts visible to readers in one atomic step.
+
+The marts are built where no consumer reads them and every quality gate runs there; only then does this
+module publish them. A failed gate means publish never runs, so readers keep the previous marts exactly.
+
+- DuckDB allows one writing process per file, and a reader holding the pipeline's file would block the
+  pipeline. Readers therefore open a separate published file, read-only; it is rebuilt beside the old one
+  and swapped in with an atomic rename (a reader that still has the old file open keeps reading it).
+- PostgreSQL builds the marts in a separate schema; publishing renames schemas in one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+from psycopg2 import sql
+from psycopg2.extensions import connection as PgConnection
+from psycopg2.extensions import cursor as PgCursor
+
+PUBLISHED_SCHEMA = "marts"
+BUILD_SCHEMA = "marts_build"
+_PREVIOUS_SCHEMA = "marts_previous"
+
+
+def publish_duckdb(build_path: Path, published_path: Path, schema: str = PUBLISHED_SCHEMA) -> list[str]:
+    """Copy every table of `schema` from the build file into a new published file, then rename it into
+    place. Returns the tables published."""
+    published_path.parent.mkdir(parents=True, exist_ok=True)
+    staged = published_path.with_name(f".{published_path.name}.{os.getpid()}.tmp")
+    staged.unlink(missing_ok=True)
+    with duckdb.connect(str(staged)) as con:
+        con.execute(f"attach {_sql_string(str(build_path))} as build (read_only)")
+        tables = [
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'build' "
+                "and table_schema = ? and table_type = 'BASE TABLE' order by table_name",
+                [schema],
+            ).fetchall()
+        ]
+        if tables:
+            con.execute(f'create schema "{schema}"')
+            for table in tables:
+                con.execute(f'create table "{schema}"."{table}" as select * from build."{schema}"."{table}"')
+        con.execute("detach build")
+    if not tables:
+        staged.unlink()
+        raise RuntimeError(f"nothing to publish: {build_path} has no tables in schema {schema!r}")
+    _fsync(staged)
+    os.replace(staged, published_path)
+    _fsync(published_path.parent)
+    return tables
+
+
+def publish_postgres(con: PgConnection, build: str = BUILD_SCHEMA, published: str = PUBLISHED_SCHEMA) -> None:
+    """Swap `build` in as `published` in one transaction: readers see the old marts or the new."""
+    previous = sql.Identifier(_PREVIOUS_SCHEMA)
+    with con, con.cursor() as cursor:
+        if not _schema_exists(cursor, build):
+            raise RuntimeError(f"nothing to publish: schema {build!r} does not exist")
+        cursor.execute(sql.SQL("drop schema if exists {} cascade").format(previous))
+        if _schema_exists(cursor, published):
+            cursor.execute(
+                sql.SQL("alter schema {} rename to {}").format(sql.Identifier(published), previous)
+            )
+        cursor.execute(
+            sql.SQL("alter schema {} rename to {}").format(sql.Identifier(build), sql.Identifier(published))
+        )
+        cursor.execute(sql.SQL("drop schema if exists {} cascade").format(previous))
+
+
+def _schema_exists(cursor: PgCursor, name: str) -> bool:
+    cursor.execute("select 1 from information_schema.schemata where schema_name = %s", (name,))
+    return cursor.fetchone() is not None
+
+
+def _sql_string(text: str) -> str:
+    """A SQL string literal (ATTACH takes no bound parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
