@@ -67,7 +67,7 @@ def main_callback(ctx: typer.Context, home: HomeOption = None) -> None:
 
 def prepare_process(settings: Settings) -> None:
     """Set what third-party libraries read from the environment, before they are imported."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # raw data holds personal data
     os.environ.setdefault("AIRFLOW_HOME", str(settings.home / "airflow"))  # dlt imports Airflow when present
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
