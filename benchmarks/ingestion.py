@@ -41,13 +41,13 @@ print(sum(report.raw_rows.values()))
 """
 
 
-def measure(code: str, *args: str) -> tuple[float, int, float]:
+def measure(code: str, *args: str, work: Path) -> tuple[float, int, float]:
     """Run `code` in a child Python; return (seconds, rows it printed, peak RSS in MiB)."""
     env = {
         **os.environ,
         "RUNTIME__DLTHUB_TELEMETRY": "false",
         "PROVIDERS__ENABLE_AIRFLOW_SECRETS": "false",
-        "AIRFLOW_HOME": tempfile.mkdtemp(prefix="cofre-bench-airflow-"),
+        "AIRFLOW_HOME": str(work / "airflow"),
     }
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, env=env, text=True)
@@ -64,18 +64,22 @@ def main() -> None:
     parser.add_argument("--scales", nargs="+", type=float, default=[0.1, 1.0])
     parser.add_argument("--keep", type=Path, help="work here instead of a temporary folder")
     options = parser.parse_args()
-    work = options.keep or Path(tempfile.mkdtemp(prefix="cofre-bench-"))
+    with tempfile.TemporaryDirectory(prefix="cofre-bench-") as scratch:
+        run(options.scales, options.keep or Path(scratch))
+
+
+def run(scales: list[float], work: Path) -> None:
     print(
         f"machine: {platform.node()} | {os.cpu_count()} cores | {platform.platform()} | "
         f"Python {platform.python_version()}"
     )
     print("| phase | scale | rows | wall s | rows/s | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---:|")
-    for scale in options.scales:
+    for scale in scales:
         folder = work / f"olist_sf{scale:g}"
-        seconds, rows, rss = measure(GENERATE, str(folder), str(scale))
+        seconds, rows, rss = measure(GENERATE, str(folder), str(scale), work=work)
         print(f"| generate | {scale:g} | {rows:,} | {seconds:.1f} | {rows / seconds:,.0f} | {rss:,.0f} |")
-        seconds, rows, rss = measure(INGEST, str(folder), str(work / f"home_sf{scale:g}"))
+        seconds, rows, rss = measure(INGEST, str(folder), str(work / f"home_sf{scale:g}"), work=work)
         print(
             f"| ingest (CSV -> bronze -> raw DuckDB) | {scale:g} | {rows:,} | {seconds:.1f} | "
             f"{rows / seconds:,.0f} | {rss:,.0f} |"

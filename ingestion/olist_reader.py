@@ -1,14 +1,17 @@
 """Read Olist CSV files into typed Arrow batches, sending every unparseable row to quarantine.
 
-Python's csv module does the splitting because it follows RFC 4180 quoting whatever a row's quoting
-style (the real files mix quoted and bare values), keeps quoted line breaks inside fields, and reports the
-physical line of every record, which is what a person fixing the file needs. Typing is vectorised with
-Arrow compute: a value that does not parse quarantines its row with the column and the reason; an empty
+Two paths, one result. A clean file (valid UTF-8, every record with the header's field count, every
+value parsing) is split by Arrow's C++ CSV reader and typed in one vectorised pass: the common case, and
+fast. A file with any problem is read again, carefully, by Python's csv module, which follows RFC 4180
+whatever a row's quoting style, keeps quoted line breaks inside fields, and knows the physical line of
+every record: what a person fixing the file needs in the quarantine. Typing is the same Arrow compute in
+both paths: a value that does not parse quarantines its row with the column and the reason; an empty
 string is a missing value, not an error.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from ingestion.errors import OlistFileError
 from ingestion.olist_schema import OLIST_TABLES, ColumnType, OlistTable
@@ -107,6 +111,44 @@ def check_folder(folder: Path, tables: tuple[OlistTable, ...] = OLIST_TABLES) ->
 
 def read_olist_file(path: Path, table: OlistTable, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
     """Yield typed chunks of `path`; rows with a wrong field count, bad bytes or values are quarantined."""
+    clean = _read_clean(path, table)
+    if clean is None:
+        yield from _read_careful(path, table, chunk_rows)
+        return
+    typed, lines_read = clean
+    for offset in range(0, typed.num_rows, chunk_rows):
+        yield Chunk(batch=typed.slice(offset, chunk_rows), quarantined=[], lines_read=lines_read)
+
+
+def _read_clean(path: Path, table: OlistTable) -> tuple[pa.Table, int] | None:
+    """The whole file typed, and its line count, if nothing in it needs quarantine; else None."""
+    lines = _utf8_line_count(path)
+    if lines is None:
+        return None
+    invalid: list[object] = []
+
+    def on_invalid(row: object) -> str:
+        invalid.append(row)
+        return "skip"
+
+    strings = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=table.header, skip_rows=1),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(table.header, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    if invalid:
+        return None
+    typed, reasons = _typed(table, [strings.column(i).combine_chunks() for i in range(strings.num_columns)])
+    return (typed, lines) if not reasons else None
+
+
+def _read_careful(path: Path, table: OlistTable, chunk_rows: int) -> Iterator[Chunk]:
+    """Record by record, with the physical line of each, so every bad row can be located."""
     width = len(table.columns)
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.reader(handle, strict=False)
@@ -132,10 +174,26 @@ def read_olist_file(path: Path, table: OlistTable, chunk_rows: int = CHUNK_ROWS)
             rows.append(record)
             lines.append(line)
             if len(rows) >= chunk_rows:
-                yield _typed_chunk(path, table, rows, lines, quarantined, reader.line_num)
+                yield _careful_chunk(path, table, rows, lines, quarantined, reader.line_num)
                 rows, lines, quarantined = [], [], []
         if rows or quarantined:
-            yield _typed_chunk(path, table, rows, lines, quarantined, reader.line_num)
+            yield _careful_chunk(path, table, rows, lines, quarantined, reader.line_num)
+
+
+def _utf8_line_count(path: Path) -> int | None:
+    """Physical lines of the file if it is entirely valid UTF-8 (checked in C at disk speed), else None."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        try:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                decoder.decode(block)
+                lines += block.count(b"\n")
+                last = block[-1:]
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return None
+    return lines + (last != b"\n")
 
 
 def _quarantine(path: Path, line: int, reason: str, record: list[str]) -> QuarantinedRow:
@@ -143,7 +201,7 @@ def _quarantine(path: Path, line: int, reason: str, record: list[str]) -> Quaran
     return QuarantinedRow(path.name, line, reason, raw)
 
 
-def _typed_chunk(
+def _careful_chunk(
     path: Path,
     table: OlistTable,
     rows: list[list[str]],
@@ -151,12 +209,19 @@ def _typed_chunk(
     quarantined: list[QuarantinedRow],
     lines_read: int,
 ) -> Chunk:
-    """Cast one chunk column by column; the first bad value of a row decides its quarantine reason."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in table.columns]
-    reasons: list[str | None] = [None] * len(rows)
+    batch, reasons = _typed(table, [pa.array(values, pa.string()) for values in columns])
+    if reasons:
+        quarantined += [_quarantine(path, lines[i], reason, rows[i]) for i, reason in reasons.items()]
+        batch = batch.filter(pa.array([i not in reasons for i in range(len(rows))]))
+    return Chunk(batch, sorted(quarantined, key=lambda q: q.line_number), lines_read)
+
+
+def _typed(table: OlistTable, texts: list[pa.Array]) -> tuple[pa.Table, dict[int, str]]:
+    """Cast every column; return the typed table and, per bad row index, the reason of its first bad value."""
+    reasons: dict[int, str] = {}
     arrays: list[pa.Array] = []
-    for column, values in zip(table.columns, columns, strict=True):
-        text = pa.array(values, pa.string())
+    for column, text in zip(table.columns, texts, strict=True):
         if column.type is ColumnType.TEXT:
             arrays.append(text)
             continue
@@ -168,28 +233,26 @@ def _typed_chunk(
         # A value is bad when it is present but did not survive the cast (2017-02-30 matches the pattern).
         bad = pc.and_(present, pc.is_null(typed))
         for index in pc.indices_nonzero(bad).to_pylist():
-            if reasons[index] is None:
-                reasons[index] = (
-                    f"column {column.name}: {values[index]!r} is not {EXPECTED_FORMS[column.type]}"
-                )
+            reasons.setdefault(
+                index, f"column {column.name}: {text[index].as_py()!r} is not {EXPECTED_FORMS[column.type]}"
+            )
         arrays.append(typed)
-    batch = pa.Table.from_arrays(arrays, schema=arrow_schema(table))
-    bad_rows = [i for i, reason in enumerate(reasons) if reason is not None]
-    if bad_rows:
-        for i in bad_rows:
-            quarantined.append(_quarantine(path, lines[i], reasons[i] or "", rows[i]))
-        keep = pa.array([reason is None for reason in reasons])
-        batch = batch.filter(keep)
-    return Chunk(
-        batch=batch, quarantined=sorted(quarantined, key=lambda q: q.line_number), lines_read=lines_read
-    )
+    return pa.Table.from_arrays(arrays, schema=arrow_schema(table)), reasons
 
 
 def _cast(valid: pa.Array, column_type: ColumnType) -> pa.Array:
-    if column_type is ColumnType.TIMESTAMP:
-        parsed = pc.strptime(valid, format=TIMESTAMP_FORMAT, unit="us", error_is_null=True)
-        # strptime rolls impossible dates over (2017-02-30 -> 2017-03-02): keep only exact round trips.
-        # (formatted at second precision: %S of a microsecond timestamp prints a fraction)
-        exact = pc.equal(pc.strftime(pc.cast(parsed, pa.timestamp("s")), format=TIMESTAMP_FORMAT), valid)
-        return pc.if_else(exact, parsed, pa.scalar(None, parsed.type))
-    return pc.cast(valid, ARROW_TYPES[column_type])
+    """Cast well-formed strings (nulls elsewhere) to the column type; values that cannot be cast become null.
+
+    Arrow's cast is strict and fast but fails the whole array on one impossible date (2017-02-30), so only
+    then is the slower element-wise route taken: strptime, which rolls impossible dates over, kept only
+    where formatting the result gives back the input.
+    """
+    try:
+        return pc.cast(valid, ARROW_TYPES[column_type])
+    except pa.ArrowInvalid:
+        if column_type is not ColumnType.TIMESTAMP:
+            raise
+    parsed = pc.strptime(valid, format=TIMESTAMP_FORMAT, unit="us", error_is_null=True)
+    # (formatted at second precision: %S of a microsecond timestamp prints a fraction)
+    exact = pc.equal(pc.strftime(pc.cast(parsed, pa.timestamp("s")), format=TIMESTAMP_FORMAT), valid)
+    return pc.if_else(exact, parsed, pa.scalar(None, parsed.type))
