@@ -199,6 +199,35 @@ def steps() -> None:
 
 
 @app.command()
+def docs(
+    ctx: typer.Context,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the site after building it.")
+    ] = True,
+    port: Annotated[int, typer.Option("--port", help="Port of the docs site.")] = 8081,
+    target: TargetOption = None,
+) -> None:
+    """Build the dbt docs site (models, columns, tests, lineage, exposures) and serve it on localhost."""
+    settings = state_of(ctx).settings(**_overrides(target=target))
+    prepare_process(settings)
+    from orchestration.commands.vault import reporting_errors
+    from orchestration.dbt import run_dbt
+    from orchestration.services import build_services
+
+    with reporting_errors():
+        vault = build_services(settings, actor="cli").vault
+    built = run_dbt(["docs", "generate"], settings, vault, on_line=console.print)
+    if not built.success:
+        console.print("[red]dbt docs generate failed:[/red] " + "; ".join(built.failures))
+        raise typer.Exit(1)
+    console.print(f"docs site written to {built.target_path}")
+    if serve:
+        run_dbt(
+            ["docs", "serve", "--port", str(port), "--no-browser"], settings, vault, on_line=console.print
+        )
+
+
+@app.command()
 def doctor(ctx: typer.Context, target: TargetOption = None) -> None:
     """Check this machine can run cofre: Python, packages, Java, the state directory, the warehouse."""
     from orchestration.doctor import run_checks

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from orchestration.runner import RunRecord
 
-STAGES = ("generated", "input", "bronze", "raw", "quarantine")
+STAGES = ("generated", "input", "bronze", "raw", "quarantine", "marts")
 
 
 class RichTask:

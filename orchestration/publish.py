@@ -71,6 +71,33 @@ def publish_postgres(con: PgConnection, build: str = BUILD_SCHEMA, published: st
         cursor.execute(sql.SQL("drop schema if exists {} cascade").format(previous))
 
 
+def duckdb_row_counts(path: Path, schema: str = PUBLISHED_SCHEMA) -> dict[str, int]:
+    """Rows per table of `schema` in a DuckDB file, opened read-only as every reader does."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]
+            ).fetchall()
+        ]
+        return {t: int(con.execute(f'select count(*) from "{schema}"."{t}"').fetchone()[0]) for t in tables}
+
+
+def postgres_row_counts(con: PgConnection, schema: str = PUBLISHED_SCHEMA) -> dict[str, int]:
+    with con, con.cursor() as cursor:
+        cursor.execute(
+            "select table_name from information_schema.tables where table_schema = %s order by 1", (schema,)
+        )
+        tables = [r[0] for r in cursor.fetchall()]
+        counts = {}
+        for table in tables:
+            cursor.execute(
+                sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+            )
+            counts[table] = int(cursor.fetchone()[0])
+        return counts
+
+
 def _schema_exists(cursor: PgCursor, name: str) -> bool:
     cursor.execute("select 1 from information_schema.schemata where schema_name = %s", (name,))
     return cursor.fetchone() is not None

@@ -6,6 +6,9 @@ Airflow DAGs publish them as assets, so a consumer can be scheduled on what a pr
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 from dataclasses import asdict
 from typing import Any
 
@@ -20,9 +23,29 @@ from ingestion.olist_source import ReadStats, olist_source
 from ingestion.openweather import openweather_source
 from ingestion.pipeline import LoadReport, ingest
 from ingestion.replay import replay_session
-from orchestration.graph import Step, StepContext, StepGraph, StepResult, TableCount
+from orchestration.dbt import run_dbt
+from orchestration.graph import ProgressTask, Step, StepContext, StepGraph, StepResult, TableCount
+from orchestration.publish import (
+    BUILD_SCHEMA,
+    PUBLISHED_SCHEMA,
+    duckdb_row_counts,
+    postgres_row_counts,
+    publish_duckdb,
+    publish_postgres,
+)
 
 OLIST_FILES = "cofre://files/olist"
+RAW = ("cofre://raw/olist", "cofre://raw/bcb", "cofre://raw/openweather")
+MARTS_BUILT = "cofre://warehouse/marts_build"
+MARTS_PUBLISHED = "cofre://published/marts"
+_DBT_PROGRESS = re.compile(r"\b(\d+) of (\d+) ")
+log = logging.getLogger(__name__)
+
+
+class QualityGateFailed(RuntimeError):
+    """An error-severity dbt test (or a model) failed: nothing is published."""
+
+
 REPLAY_API_KEY = "replay-snapshot"  # not a credential: the replay adapter only checks that a key is sent
 
 
@@ -142,6 +165,59 @@ def _ingest(ctx: StepContext, source: DltSource, **kwargs: Any) -> LoadReport:
     return report
 
 
+def transform(ctx: StepContext) -> StepResult:
+    """`dbt build`: staging, masked silver and the marts, each followed by its tests (the quality gates).
+
+    On PostgreSQL the marts are built into a separate schema and published by the next step; on DuckDB
+    they are built in the pipeline's own file, which no reader opens.
+    """
+    s = ctx.settings
+    marts_schema = BUILD_SCHEMA if s.target == "postgres" else PUBLISHED_SCHEMA
+    task = ctx.reporter.task("dbt build: models and tests", total=None)
+    run = run_dbt(
+        ["build", "--vars", json.dumps({"marts_schema": marts_schema})],
+        s,
+        ctx.services.vault,
+        on_line=lambda line: _dbt_progress(line, task),
+    )
+    ctx.services.audit.record(
+        "gate.result",
+        target=f"dbt build {s.target}",
+        outcome="success" if run.success else "failure",
+        details={"run_id": ctx.run_id, "seconds": round(run.seconds, 1), "failures": run.failures},
+    )
+    if not run.success:
+        raise QualityGateFailed("quality gates failed, nothing published: " + "; ".join(run.failures))
+    return StepResult(
+        outputs={MARTS_BUILT: f"{ctx.services.warehouse.describe()}#{marts_schema}"},
+        notes=[f"dbt build {run.seconds:.0f} s"],
+    )
+
+
+def _dbt_progress(line: str, task: ProgressTask) -> None:
+    log.info("dbt: %s", line)
+    match = _DBT_PROGRESS.search(line)
+    if match:
+        task.update(int(match.group(1)), total=int(match.group(2)))
+
+
+def publish_marts(ctx: StepContext) -> StepResult:
+    """Make the tested marts visible to readers in one atomic step (write, audit, publish)."""
+    s = ctx.settings
+    if s.target == "duckdb":
+        publish_duckdb(s.warehouse_path, s.published_path)
+        counts, where = duckdb_row_counts(s.published_path), str(s.published_path)
+    else:
+        with ctx.services.warehouse.connect_postgres() as con:
+            publish_postgres(con)
+            counts = postgres_row_counts(con)
+        where = f"{ctx.services.warehouse.describe()}#{PUBLISHED_SCHEMA}"
+    ctx.services.audit.record("marts.publish", target=where, details={"run_id": ctx.run_id, "rows": counts})
+    return StepResult(
+        counts=[TableCount("marts", t, n) for t, n in counts.items()], outputs={MARTS_PUBLISHED: where}
+    )
+
+
 def _result(report: LoadReport, counts: list[TableCount] | None = None) -> StepResult:
     counts = list(counts or [])
     counts += [TableCount("bronze", t, n) for t, n in report.bronze_rows.items()]
@@ -179,6 +255,20 @@ PIPELINE = StepGraph(
             "OpenWeather current weather of the 27 capitals -> bronze + raw_openweather",
             ingest_weather,
             outputs=("cofre://bronze/openweather", "cofre://raw/openweather"),
+        ),
+        Step(
+            "transform",
+            "dbt build: staging, masked silver, star-schema marts, quality gates",
+            transform,
+            inputs=RAW,
+            outputs=(MARTS_BUILT,),
+        ),
+        Step(
+            "publish_marts",
+            "publish the tested marts atomically to their readers",
+            publish_marts,
+            inputs=(MARTS_BUILT,),
+            outputs=(MARTS_PUBLISHED,),
         ),
     ]
 )

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.olist_schema import OLIST_TABLES, ORDER_PAYMENTS
+from ingestion.olist_schema import OLIST_TABLES, ORDER_ITEMS
 
 pytestmark = pytest.mark.integration
 COFRE = [sys.executable, "-m", "orchestration"]
@@ -56,19 +56,51 @@ def test_run_end_to_end_then_again(tmp_path: Path) -> None:
         )
     assert con.execute("select count(*) from raw_bcb.ipca").fetchone()[0] == 36
     assert con.execute("select count(*) from raw_openweather.current_weather").fetchone()[0] == 27
+    # The audit trail is mirrored to ops.audit_events, event for event.
+    trail = (home / "audit" / "audit.jsonl").read_text().splitlines()
+    mirrored = con.execute("select count(*), max(seq) from ops.audit_events").fetchone()
+    assert mirrored == (len(trail), len(trail))
     con.close()
 
-    # A second run reuses the generated files, appends a new bronze load and replaces raw: same counts.
-    second = cofre("run", "--scale", "0.01", home=home)
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert "reusing generated files" in second.stdout
+    published = home / "warehouse" / "published" / "cofre_marts.duckdb"
+    with duckdb.connect(str(published), read_only=True) as marts:
+        revenue = marts.execute("select sum(price + freight_value) from marts.fct_order_items").fetchone()[0]
+    assert revenue > 0
+    published_bytes = published.read_bytes()
+
+    docs = cofre("docs", "--no-serve", home=home)
+    assert docs.returncode == 0, docs.stdout + docs.stderr
+    assert (home / "dbt" / "target" / "index.html").is_file()
+    assert "fct_orders" in (home / "dbt" / "target" / "catalog.json").read_text()
+
+    # A delivery with an impossible row (a negative price parses, so it is loaded) fails the quality gates:
+    # the run stops before publishing and readers keep exactly the previous marts.
+    corrupted = tmp_path / "corrupted"
+    shutil.copytree(home / "generated" / "olist_sf0.01_seed42", corrupted)
+    items = corrupted / ORDER_ITEMS.file_name
+    lines = items.read_text(encoding="utf-8").splitlines(keepends=True)
+    fields = lines[1].rstrip("\n").split(",")
+    fields[5] = "-10.00"
+    lines[1] = ",".join(fields) + "\n"
+    items.write_text("".join(lines), encoding="utf-8")
+    second = cofre("run", "--olist-dir", str(corrupted), home=home)
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "Run failed at step transform" in second.stdout
+    assert "price" in second.stdout and "quality gates failed" in second.stdout
+    record = last_record(home)
+    assert [(s["name"], s["status"]) for s in record["steps"]][-2:] == [
+        ("transform", "failed"),
+        ("publish_marts", "not run"),
+    ]
+    assert published.read_bytes() == published_bytes
     con = duckdb.connect(str(home / "warehouse" / "cofre.duckdb"), read_only=True)
-    assert (
-        con.execute("select count(*) from raw_olist.order_payments").fetchone()[0]
-        == expected[ORDER_PAYMENTS.table]
-    )
     assert con.execute("select count(*) from raw_bcb.ipca").fetchone()[0] == 36  # incremental: no duplicates
+    con.close()
     assert len(list((home / "lake" / "bronze" / "olist" / "_manifests").glob("*.json"))) == 2
+
+    # Generated files are made once per (scale, seed) and reused.
+    third = cofre("run", "--scale", "0.01", "--select", "prepare_olist", home=home)
+    assert third.returncode == 0 and "reusing generated files" in third.stdout
 
 
 def test_bad_folder_fails_with_a_clear_message_and_no_traceback(olist_small: Path, tmp_path: Path) -> None:
@@ -86,3 +118,21 @@ def test_steps_lists_the_graph(tmp_path: Path) -> None:
     result = cofre("steps", home=tmp_path)
     assert result.returncode == 0
     assert "ingest_olist" in result.stdout and "after: prepare_olist" in result.stdout
+
+
+def test_doctor_reports_each_check_and_fails_on_an_unreachable_warehouse(tmp_path: Path) -> None:
+    ok = cofre("doctor", home=tmp_path)
+    assert ok.returncode == 0, ok.stdout
+    for check in ("python", "dbt-core", "java", "state directory", "warehouse (duckdb)"):
+        assert check in ok.stdout
+    env_port = {"COFRE_PG_PORT": "1"}
+    bad = subprocess.run(
+        [*COFRE, "doctor", "--target", "postgres"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COFRE_HOME": str(tmp_path), **env_port},
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert "FAIL" in bad.stdout and "cannot reach postgres@127.0.0.1:1" in bad.stdout

@@ -1,0 +1,179 @@
+"""Checks shared by the DuckDB and PostgreSQL tests, written against a `query(sql) -> rows` function."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from pathlib import Path
+
+from security.masking import duckdb_hmac_pads
+
+Query = Callable[[str], list[tuple]]
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+CPF = re.compile(r"\b\d{3}\.\d{3}\.\d{3}-\d{2}\b")
+PHONE = re.compile(r"\(\d{2}\)\s?9?\d{4}-?\d{4}")
+PUBLISHED_SCHEMAS = ("silver", "marts")
+
+
+def tables(query: Query, schemas: Iterable[str] = PUBLISHED_SCHEMAS) -> list[tuple[str, str]]:
+    names = ", ".join(f"'{s}'" for s in schemas)
+    return [
+        (schema, table)
+        for schema, table in query(
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema in ({names}) order by 1, 2"
+        )
+    ]
+
+
+def all_values(query: Query, schema: str, table: str) -> tuple[list[str], list[tuple]]:
+    columns = [
+        name
+        for (name,) in query(
+            "select column_name from information_schema.columns "
+            f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position"
+        )
+    ]
+    return columns, query(f'select * from "{schema}"."{table}"')
+
+
+def raw_pii(query: Query) -> dict[str, set]:
+    """The personal values of the input that must not appear past staging."""
+    customers = query(
+        "select customer_id, customer_unique_id, customer_zip_code_prefix from raw_olist.customers"
+    )
+    coordinates = query("select geolocation_lat, geolocation_lng from raw_olist.geolocation")
+    texts = query(
+        "select review_comment_message from raw_olist.order_reviews where review_comment_message <> ''"
+    )
+    found_in_text = set()
+    for (text,) in texts:
+        for pattern in (EMAIL, CPF, PHONE):
+            found_in_text |= set(pattern.findall(text))
+    precise = {
+        round(float(v), 6)
+        for row in coordinates
+        for v in row
+        if v is not None and round(float(v), 2) != round(float(v), 6)
+    }
+    return {
+        "ids": {c[0] for c in customers} | {c[1] for c in customers},
+        "zips": {c[2] for c in customers},
+        "coordinates": precise,
+        "text": found_in_text,
+    }
+
+
+def scan_for_pii(query: Query) -> list[str]:
+    """Every place a raw personal value appears in silver or marts (empty: none)."""
+    pii = raw_pii(query)
+    assert pii["ids"] and pii["zips"] and pii["coordinates"] and pii["text"], "the input must hold PII"
+    findings = []
+    for schema, table in tables(query):
+        columns, rows = all_values(query, schema, table)
+        for row in rows:
+            for column, value in zip(columns, row, strict=True):
+                if value is None:
+                    continue
+                if isinstance(value, str):
+                    if value in pii["ids"] or value in pii["zips"]:
+                        findings.append(f"{schema}.{table}.{column}: raw id/zip {value!r}")
+                    elif any(fragment in value for fragment in pii["text"]):
+                        findings.append(f"{schema}.{table}.{column}: text PII in {value[:60]!r}")
+                elif isinstance(value, (float, Decimal)) and round(float(value), 6) in pii["coordinates"]:
+                    findings.append(f"{schema}.{table}.{column}: full-precision coordinate {value}")
+    return findings
+
+
+def secret_forms(key: str) -> list[str]:
+    """The key and everything derived from it that would reveal it (the DuckDB HMAC pads)."""
+    return [key, *duckdb_hmac_pads(key)]
+
+
+def files_containing(folders: Iterable[Path], needles: Iterable[str]) -> list[str]:
+    needles = [n.encode() for n in needles]
+    hits = []
+    for folder in folders:
+        for path in Path(folder).rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                hits += [f"{path}" for n in needles if n in data]
+    return hits
+
+
+def pii_columns_reaching_silver(manifest_path: Path, query: Query) -> list[str]:
+    """Staging columns tagged pii that reach a silver model untreated.
+
+    For every silver model selecting a staging model with pii columns: a `drop` column must be absent;
+    a `token`/`generalize_zip` column must not exist under its staging name, and its masked column must
+    share no value with the staging column; `round_coordinates` columns must have at most 2 decimals;
+    `redact_text` columns must hold no e-mail, CPF or phone.
+    """
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    nodes = manifest["nodes"]
+    problems = []
+    for node in nodes.values():
+        if node["resource_type"] != "model" or node["schema"] != "silver":
+            continue
+        silver_columns = {
+            name
+            for (name,) in query(
+                "select column_name from information_schema.columns "
+                f"where table_schema = 'silver' and table_name = '{node['alias']}'"
+            )
+        }
+        for parent_id in node["depends_on"]["nodes"]:
+            parent = nodes.get(parent_id)
+            if parent is None or parent["schema"] != "staging":
+                continue
+            for column in parent["columns"].values():
+                meta = {**column.get("meta", {}), **(column.get("config") or {}).get("meta", {})}
+                if not meta.get("pii"):
+                    continue
+                name, policy = column["name"], meta.get("masking")
+                masked = meta.get("masked_as", name)
+                where = f"silver.{node['alias']}.{masked} (from {parent['name']}.{name}, {policy})"
+                if policy == "drop":
+                    if name in silver_columns:
+                        problems.append(f"{where}: dropped column present")
+                    continue
+                if masked not in silver_columns:
+                    problems.append(f"{where}: masked column missing")
+                    continue
+                if policy in ("token", "generalize_zip"):
+                    if name in silver_columns and name != masked:
+                        problems.append(f"{where}: raw column kept beside the masked one")
+                    shared = query(
+                        f'select count(*) from silver."{node["alias"]}" as s '
+                        f'where s.{masked} in (select {name} from staging."{parent["alias"]}")'
+                    )[0][0]
+                    if shared:
+                        problems.append(f"{where}: {shared} raw values reached silver")
+                elif policy == "round_coordinates":
+                    rows = query(f'select {masked} from silver."{node["alias"]}" where {masked} is not null')
+                    if any(round(float(v), 2) != float(v) for (v,) in rows):
+                        problems.append(f"{where}: coordinates not rounded")
+                elif policy == "redact_text":
+                    rows = query(f'select {masked} from silver."{node["alias"]}" where {masked} is not null')
+                    if any(p.search(v) for (v,) in rows for p in (EMAIL, CPF, PHONE)):
+                        problems.append(f"{where}: text not redacted")
+                else:
+                    problems.append(f"{where}: unknown policy")
+    return problems
+
+
+def reconciliation(query: Query) -> dict[str, object]:
+    """Totals raw -> silver -> marts, to compare to the cent."""
+    one = lambda sql: query(sql)[0][0]  # noqa: E731
+    return {
+        "raw_items_total": one("select sum(price + freight_value) from raw_olist.order_items"),
+        "silver_items_total": one("select sum(price + freight_value) from silver.order_items"),
+        "mart_items_total": one("select sum(item_total) from marts.fct_order_items"),
+        "mart_orders_total": one("select sum(items_total) from marts.fct_orders"),
+        "raw_orders": one("select count(distinct order_id) from raw_olist.orders"),
+        "silver_orders": one("select count(*) from silver.orders"),
+        "mart_orders": one("select count(*) from marts.fct_orders"),
+    }

@@ -1,0 +1,36 @@
+-- Grain: one payment (order_id, payment_sequential). Never join to items: sum per order first.
+with
+
+payments as (
+    select * from {{ ref('order_payments') }}
+),
+
+orders as (
+    select * from {{ ref('orders') }}
+),
+
+final as (
+    select
+        cast(payments.order_id || '-' || cast(payments.payment_sequential as varchar) as varchar) as payment_key,
+        cast(payments.order_id as varchar) as order_id,
+        cast(payments.payment_sequential as integer) as payment_sequential,
+        cast(coalesce(orders.customer_token, 'unknown') as varchar) as customer_key,
+        cast(orders.purchased_at as date) as purchase_date,
+        cast(payments.payment_type as varchar) as payment_type,
+        cast(payments.payment_installments as integer) as payment_installments,
+        cast(payments.payment_value as numeric(12, 2)) as payment_value
+    from payments
+    inner join orders
+        on payments.order_id = orders.order_id
+)
+
+select
+    payment_key,
+    order_id,
+    payment_sequential,
+    customer_key,
+    purchase_date,
+    payment_type,
+    payment_installments,
+    payment_value
+from final
