@@ -40,9 +40,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## bench: generator and ingestion throughput at scale 0.1 and 1 (writes to a temporary state directory)
+## bench: generator/ingestion throughput and per-step pipeline times at scale 0.1 and 1 (temporary dirs)
 bench: install
-	$(BIN)/python benchmarks/ingestion.py $(ARGS)
+	$(BIN)/python benchmarks/ingestion.py
+	$(BIN)/python benchmarks/pipeline.py
 
 clean:
 	rm -rf .cofre test-artifacts .pytest_cache .ruff_cache .mypy_cache

@@ -17,7 +17,6 @@ from typing import Any, cast
 
 import dlt
 import pyarrow as pa
-import pyarrow.parquet as pq
 from dlt.common.destination import Destination, TLoaderFileFormat
 from dlt.common.schema.typing import TTableSchemaColumns, TWriteDisposition
 from dlt.destinations import filesystem
@@ -25,7 +24,8 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
-from ingestion.lake import BRONZE_LAYOUT, Lake, Manifest
+from ingestion.errors import LakeError
+from ingestion.lake import BRONZE_LAYOUT, Lake, Manifest, Store
 
 LEDGER_TABLE = "_cofre_bronze_loads"
 BRONZE_LOAD_COLUMN = "_bronze_load_id"
@@ -51,7 +51,7 @@ class LoadReport:
     bronze_rows: dict[str, int]
     raw_rows: dict[str, int]
     raw_loads: list[str]
-    manifest: Path | None
+    manifest: str | None  # URL of this load's manifest (file://… or s3://…)
 
 
 def capture_hints(source: DltSource) -> dict[str, TableHints]:
@@ -84,7 +84,9 @@ def ingest(
     hints = capture_hints(source)
     bronze = dlt.pipeline(
         pipeline_name=f"bronze_{source.name}",
-        destination=filesystem(bucket_url=lake.layer_url("bronze"), layout=BRONZE_LAYOUT),
+        destination=filesystem(
+            bucket_url=lake.layer_url("bronze"), credentials=lake.dlt_credentials(), layout=BRONZE_LAYOUT
+        ),
         dataset_name=source.name,
         pipelines_dir=str(pipelines_dir),
     )
@@ -101,6 +103,7 @@ def ingest(
     )
     loaded = _ledger(raw)
     pending = [m for m in lake.manifests(source.name) if m.load_id not in loaded and m.objects]
+    _refuse_archived(lake, pending)
     file_format: TLoaderFileFormat = "parquet" if raw_destination.destination_name == "duckdb" else "csv"
     for manifest in pending:
         raw.run(_raw_resources(lake, manifest, hints), loader_file_format=file_format)
@@ -114,7 +117,7 @@ def ingest(
             raw, sorted({t for m in lake.manifests(source.name) for t in m.rows_by_table()})
         ),
         raw_loads=[m.load_id for m in pending],
-        manifest=lake.manifest_path(source.name, this_load.load_id) if this_load else None,
+        manifest=lake.manifest_url(source.name, this_load.load_id) if this_load else None,
     )
 
 
@@ -137,16 +140,29 @@ def _ledger(raw: dlt.Pipeline) -> set[str]:
     return {row[0] for row in rows or []}
 
 
+def _refuse_archived(lake: Lake, pending: list[Manifest]) -> None:
+    """A load not yet in raw must still be in bronze: raw is rebuilt from bronze, never from cold."""
+    for manifest in pending:
+        present = lake.load_objects(manifest.source, manifest.load_id)
+        missing = [o.path for o in manifest.objects if o.path not in present]
+        if missing:
+            raise LakeError(
+                f"load {manifest.load_id} of {manifest.source} is not in raw yet, but {len(missing)} of its "
+                f"bronze objects are missing (first: {missing[0]}). If it was moved to cold storage, run "
+                f"`cofre lifecycle restore {manifest.load_id}`; otherwise run `cofre lake verify`."
+            )
+
+
 def _raw_resources(lake: Lake, manifest: Manifest, hints: dict[str, TableHints]) -> list[DltResource]:
-    base = lake.bronze_dir(manifest.source)
+    store = lake.bronze(manifest.source)
     tables = sorted({o.table for o in manifest.objects})
     resources = []
     for table in tables:
-        paths = [base / o.path for o in manifest.objects if o.table == table]
+        keys = [o.path for o in manifest.objects if o.table == table]
         table_hints = hints.get(table, TableHints())  # routed tables (quarantine) only ever append
         resources.append(
             dlt.resource(
-                _read_bronze(paths, manifest.load_id),
+                _read_bronze(lake, store, keys, manifest.load_id),
                 name=table,
                 write_disposition=table_hints.write_disposition,
                 primary_key=table_hints.primary_key,
@@ -165,9 +181,10 @@ def _raw_resources(lake: Lake, manifest: Manifest, hints: dict[str, TableHints])
     return resources
 
 
-def _read_bronze(paths: list[Path], load_id: str) -> Iterator[pa.Table]:
-    for path in paths:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=200_000):
+def _read_bronze(lake: Lake, store: Store, keys: list[str], load_id: str) -> Iterator[pa.Table]:
+    """Bronze Parquet read back through the lake's filesystem (local folder or S3), batch by batch."""
+    for key in keys:
+        for batch in lake.read_parquet_batches(store, key):
             table = pa.Table.from_batches([batch])
             yield table.append_column(BRONZE_LOAD_COLUMN, pa.array([load_id] * table.num_rows, pa.string()))
 

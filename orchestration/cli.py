@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from orchestration.cli_state import CliState, state_of
-from orchestration.commands import audit, vault
+from orchestration.commands import audit, lake, lifecycle, vault
 from orchestration.settings import Settings
 
 app = typer.Typer(
@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 app.add_typer(vault.app, name="vault")
 app.add_typer(audit.app, name="audit")
+app.add_typer(lake.app, name="lake")
+app.add_typer(lifecycle.app, name="lifecycle")
 console = Console()
 
 HomeOption = Annotated[
@@ -49,6 +51,15 @@ OlistDirOption = Annotated[
 ]
 TargetOption = Annotated[
     str | None, typer.Option("--target", help="Warehouse: duckdb (default) or postgres.", show_default=False)
+]
+LakeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lake",
+        help="Lake location: file://DIR (default: the state directory) or s3://bucket/prefix "
+        "(endpoint: COFRE_S3_ENDPOINT_URL; credentials: the vault's lake_access_key/lake_secret_key).",
+        show_default=False,
+    ),
 ]
 ApiModeOption = Annotated[
     str | None,
@@ -105,7 +116,7 @@ def _run(settings: Settings, select: list[str] | None, only: tuple[str, ...] = (
     locations = {
         "state directory": str(settings.home),
         "warehouse": services.warehouse.describe(),
-        "lake": str(settings.lake_dir),
+        "lake": settings.lake_location,
         "run record": str(settings.runs_dir / f"{record.run_id}.json"),
         "log": str(settings.logs_dir / "cofre.log"),
         "audit trail": str(settings.audit_path),
@@ -130,6 +141,7 @@ def run(
     home: HomeOption = None,
     target: TargetOption = None,
     api_mode: ApiModeOption = None,
+    lake_url: LakeOption = None,
     select: Annotated[
         list[str] | None,
         typer.Option("--select", help="Run only these steps; STEP+ adds everything downstream."),
@@ -137,7 +149,15 @@ def run(
 ) -> None:
     """Run the whole pipeline on the embedded default (or the given target) and print a summary."""
     settings = state_of(ctx).settings(
-        **_overrides(scale=scale, seed=seed, olist_dir=olist_dir, home=home, target=target, api_mode=api_mode)
+        **_overrides(
+            scale=scale,
+            seed=seed,
+            olist_dir=olist_dir,
+            home=home,
+            target=target,
+            api_mode=api_mode,
+            lake_url=lake_url,
+        )
     )
     _run(settings, select)
 
@@ -151,10 +171,19 @@ def ingest(
     home: HomeOption = None,
     target: TargetOption = None,
     api_mode: ApiModeOption = None,
+    lake_url: LakeOption = None,
 ) -> None:
     """Run only the ingestion steps: sources -> bronze lake + raw schemas."""
     settings = state_of(ctx).settings(
-        **_overrides(scale=scale, seed=seed, olist_dir=olist_dir, home=home, target=target, api_mode=api_mode)
+        **_overrides(
+            scale=scale,
+            seed=seed,
+            olist_dir=olist_dir,
+            home=home,
+            target=target,
+            api_mode=api_mode,
+            lake_url=lake_url,
+        )
     )
     _run(settings, None, only=("prepare_", "ingest_"))
 

@@ -80,7 +80,9 @@ def duckdb_row_counts(path: Path, schema: str = PUBLISHED_SCHEMA) -> dict[str, i
                 "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]
             ).fetchall()
         ]
-        return {t: int(con.execute(f'select count(*) from "{schema}"."{t}"').fetchone()[0]) for t in tables}
+        return {
+            t: int(con.execute(f'select count(*) from "{schema}"."{t}"').fetchall()[0][0]) for t in tables
+        }
 
 
 def postgres_row_counts(con: PgConnection, schema: str = PUBLISHED_SCHEMA) -> dict[str, int]:

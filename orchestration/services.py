@@ -9,16 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ingestion.lake import Lake
+from ingestion.lake import Lake, S3Credentials, S3Options
 from orchestration.settings import Settings
 from security.audit import AuditTrail, default_actor
 from security.bootstrap import ensure_embedded_secrets
+from security.credentials import _endpoint
 from security.redaction import install_redaction
-from security.secret_names import PG_PASSWORD
+from security.secret_names import LAKE_ACCESS_KEY, LAKE_SECRET_KEY, PG_PASSWORD
 from security.vault import Vault
 
 if TYPE_CHECKING:  # dlt is imported where a destination is built, after the CLI prepared the process
     from dlt.common.destination import Destination
+    from psycopg2.extensions import connection as PgConnection
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,19 @@ class Warehouse:
             return dlt.destinations.duckdb(str(self.settings.warehouse_path))
         self.ensure_postgres_database()
         return dlt.destinations.postgres(credentials=self.postgres_credentials())
+
+    def connect_postgres(self) -> PgConnection:
+        import psycopg2
+
+        s = self.settings
+        return psycopg2.connect(
+            host=s.pg_host,
+            port=s.pg_port,
+            user=s.pg_user,
+            password=self.password or None,
+            dbname=s.pg_database,
+            connect_timeout=10,
+        )
 
     def ensure_postgres_database(self) -> None:
         """Create the warehouse database on first use, as the embedded default creates its DuckDB file."""
@@ -115,5 +130,27 @@ def build_services(settings: Settings, *, actor: str = "runner") -> Services:
     install_redaction(vault.secret_values())
     password = vault.get(PG_PASSWORD) if settings.target == "postgres" and PG_PASSWORD in vault else ""
     return Services(
-        lake=Lake(settings.lake_dir), warehouse=Warehouse(settings, password), vault=vault, audit=audit
+        lake=build_lake(settings, vault), warehouse=Warehouse(settings, password), vault=vault, audit=audit
+    )
+
+
+def build_lake(settings: Settings, vault: Vault) -> Lake:
+    """The lake of these settings. On S3, the access key pair is read from the vault only when a
+    connection is first opened (each read is then a `secret.read` audit event), and plain HTTP is
+    refused unless the endpoint is this machine."""
+    if not settings.lake_location.startswith("s3://"):
+        return Lake.from_url(settings.lake_location, cold_url=settings.cold_url)
+    endpoint = settings.s3_endpoint_url
+    if endpoint is not None:
+        # The one transport policy of cofre (TLS unless loopback), checked before any secret is read.
+        netloc, secure = _endpoint(endpoint)
+        endpoint = f"{'https' if secure else 'http'}://{netloc}"
+
+    def credentials() -> S3Credentials:
+        return S3Credentials(vault.get(LAKE_ACCESS_KEY), vault.get(LAKE_SECRET_KEY))
+
+    return Lake.from_url(
+        settings.lake_location,
+        cold_url=settings.cold_url,
+        s3=S3Options(credentials=credentials, endpoint_url=endpoint, region=settings.s3_region),
     )

@@ -49,6 +49,23 @@ class Settings(BaseSettings):
     pg_user: str = "postgres"
     pg_database: str = "cofre"
 
+    # The lake: a local folder under the state directory (default) or an S3 prefix on MinIO/any S3.
+    # S3 credentials are the vault entries lake_access_key / lake_secret_key, never settings.
+    lake_url: str | None = Field(
+        default=None, description="Lake root: file:///path or s3://bucket/prefix (default: <home>/lake)."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 API endpoint, e.g. http://127.0.0.1:9000 (MinIO); unset for AWS."
+    )
+    s3_region: str = "us-east-1"
+    cold_url: str | None = Field(
+        default=None,
+        description="Cold layer: another bucket or prefix on the same endpoint (default: <lake>/cold).",
+    )
+    retention_days: int = Field(
+        default=90, ge=0, description="Bronze loads older than this many days move to the cold layer."
+    )
+
     # Master key of the vault; when unset, the 0600 key file under the state directory is used.
     vault_key: SecretStr | None = None
 
@@ -61,6 +78,11 @@ class Settings(BaseSettings):
     @property
     def lake_dir(self) -> Path:
         return self.home / "lake"
+
+    @property
+    def lake_location(self) -> str:
+        """The lake's root URL: `lake_url`, or the local folder under the state directory."""
+        return self.lake_url.rstrip("/") if self.lake_url else self.lake_dir.as_uri()
 
     @property
     def warehouse_path(self) -> Path:

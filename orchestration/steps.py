@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from contextlib import closing
 from dataclasses import asdict
 from typing import Any
 
@@ -208,7 +209,7 @@ def publish_marts(ctx: StepContext) -> StepResult:
         publish_duckdb(s.warehouse_path, s.published_path)
         counts, where = duckdb_row_counts(s.published_path), str(s.published_path)
     else:
-        with ctx.services.warehouse.connect_postgres() as con:
+        with closing(ctx.services.warehouse.connect_postgres()) as con:
             publish_postgres(con)
             counts = postgres_row_counts(con)
         where = f"{ctx.services.warehouse.describe()}#{PUBLISHED_SCHEMA}"
