@@ -177,3 +177,22 @@ def reconciliation(query: Query) -> dict[str, object]:
         "silver_orders": one("select count(*) from silver.orders"),
         "mart_orders": one("select count(*) from marts.fct_orders"),
     }
+
+
+def assert_reconciles_to_the_cent(query: Query) -> None:
+    """Item totals equal from raw to marts, and order counts equal at every layer."""
+    totals = reconciliation(query)
+    assert isinstance(totals["raw_items_total"], Decimal)
+    assert (
+        totals["raw_items_total"]
+        == totals["silver_items_total"]
+        == totals["mart_items_total"]
+        == totals["mart_orders_total"]
+    )
+    assert totals["raw_orders"] == totals["silver_orders"] == totals["mart_orders"] > 0
+
+
+def assert_key_never_written(key: str, home: Path, transform_dir: Path, output: list[str]) -> None:
+    """The masking key (and its HMAC pads) appears in no dbt artifact or log, and in no output line."""
+    assert files_containing([home / "dbt", transform_dir], secret_forms(key)) == []
+    assert not any(key in line for line in output)

@@ -61,10 +61,7 @@ def test_tokens_equal_the_python_reference(duckdb_built: Built) -> None:
 
 def test_masking_key_never_written(duckdb_built: Built) -> None:
     key = duckdb_built.vault.get(MASKING_KEY)
-    home = duckdb_built.settings.home
-    folders = [home / "dbt", TRANSFORM_DIR]
-    assert helpers.files_containing(folders, helpers.secret_forms(key)) == []
-    assert not any(key in line for line in duckdb_built.lines)
+    helpers.assert_key_never_written(key, duckdb_built.settings.home, TRANSFORM_DIR, duckdb_built.lines)
 
 
 def test_no_pii_in_silver_or_marts(duckdb_built: Built) -> None:
@@ -77,15 +74,7 @@ def test_every_pii_column_is_treated_in_silver(duckdb_built: Built) -> None:
 
 
 def test_reconciliation_to_the_cent(duckdb_built: Built) -> None:
-    totals = helpers.reconciliation(_query(duckdb_built))
-    assert isinstance(totals["raw_items_total"], Decimal)
-    assert (
-        totals["raw_items_total"]
-        == totals["silver_items_total"]
-        == totals["mart_items_total"]
-        == totals["mart_orders_total"]
-    )
-    assert totals["raw_orders"] == totals["silver_orders"] == totals["mart_orders"] > 0
+    helpers.assert_reconciles_to_the_cent(_query(duckdb_built))
 
 
 def test_star_schema_has_unknown_members_and_month_names(duckdb_built: Built) -> None:

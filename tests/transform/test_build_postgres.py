@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from orchestration.dbt import TRANSFORM_DIR
@@ -46,9 +44,7 @@ def test_tokens_equal_the_python_reference(postgres_built: Built) -> None:
 
 def test_masking_key_never_written(postgres_built: Built) -> None:
     key = postgres_built.vault.get(MASKING_KEY)
-    folders = [postgres_built.settings.home / "dbt", TRANSFORM_DIR]
-    assert helpers.files_containing(folders, helpers.secret_forms(key)) == []
-    assert not any(key in line for line in postgres_built.lines)
+    helpers.assert_key_never_written(key, postgres_built.settings.home, TRANSFORM_DIR, postgres_built.lines)
 
 
 def test_no_pii_in_silver_or_marts(postgres_built: Built) -> None:
@@ -61,12 +57,4 @@ def test_every_pii_column_is_treated_in_silver(postgres_built: Built) -> None:
 
 
 def test_reconciliation_to_the_cent(postgres_built: Built) -> None:
-    totals = helpers.reconciliation(_query(postgres_built))
-    assert isinstance(totals["raw_items_total"], Decimal)
-    assert (
-        totals["raw_items_total"]
-        == totals["silver_items_total"]
-        == totals["mart_items_total"]
-        == totals["mart_orders_total"]
-    )
-    assert totals["raw_orders"] == totals["silver_orders"] == totals["mart_orders"] > 0
+    helpers.assert_reconciles_to_the_cent(_query(postgres_built))
