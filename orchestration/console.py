@@ -10,7 +10,11 @@ from rich.table import Table
 
 from orchestration.runner import RunRecord
 
-STAGES = ("generated", "input", "bronze", "raw", "quarantine", "marts")
+# Two tables keep the summary readable in 80 columns: what came in, and what the pipeline built from it.
+STAGE_GROUPS = {
+    "Rows per table and stage": ("generated", "input", "bronze", "raw", "quarantine"),
+    "Rows per built table and layer": ("silver_lake", "gold_lake", "gold", "published"),
+}
 
 
 class RichTask:
@@ -61,14 +65,7 @@ def summary(record: RunRecord, locations: dict[str, str]) -> list[Table]:
     for step in record.steps:
         for count in step.result.counts if step.result else []:
             rows[count.table][count.stage] = rows[count.table].get(count.stage, 0) + count.rows
-    stages = [s for s in STAGES if any(s in by_stage for by_stage in rows.values())]
-    tables = Table(title="Rows per table and stage")
-    tables.add_column("table")
-    for stage in stages:
-        tables.add_column(stage, justify="right")
-    for table in sorted(rows):
-        tables.add_row(table, *(f"{rows[table][s]:,}" if s in rows[table] else "" for s in stages))
-
+    tables = [_counts_table(title, stages, rows) for title, stages in STAGE_GROUPS.items()]
     steps = Table(title=f"Run {record.run_id}: {record.status}")
     for column in ("step", "status", "seconds", "detail"):
         steps.add_column(column, justify="right" if column == "seconds" else "left")
@@ -80,4 +77,15 @@ def summary(record: RunRecord, locations: dict[str, str]) -> list[Table]:
     where = Table(title="Outputs", show_header=False)
     for name, place in locations.items():
         where.add_row(name, place)
-    return [tables, steps, where]
+    return [*(t for t in tables if t.row_count), steps, where]
+
+
+def _counts_table(title: str, group: tuple[str, ...], rows: dict[str, dict[str, int]]) -> Table:
+    stages = [s for s in group if any(s in by_stage for by_stage in rows.values())]
+    table = Table(title=title)
+    table.add_column("table")
+    for stage in stages:
+        table.add_column(stage, justify="right")
+    for name in sorted(n for n in rows if any(s in rows[n] for s in stages)):
+        table.add_row(name, *(f"{rows[name][s]:,}" if s in rows[name] else "" for s in stages))
+    return table

@@ -24,34 +24,34 @@ BUILD_SCHEMA = "marts_build"
 _PREVIOUS_SCHEMA = "marts_previous"
 
 
-def publish_duckdb(build_path: Path, published_path: Path, schema: str = PUBLISHED_SCHEMA) -> list[str]:
-    """Copy every table of `schema` from the build file into a new published file, then rename it into
-    place. Returns the tables published."""
+def publish_duckdb(
+    build_path: Path, published_path: Path, schemas: tuple[str, ...] = (PUBLISHED_SCHEMA,)
+) -> list[str]:
+    """Copy every table of `schemas` from the build file into a new published file, then rename it into
+    place. Returns the tables published as `schema.table`; the first schema must not be empty."""
     published_path.parent.mkdir(parents=True, exist_ok=True)
     staged = published_path.with_name(f".{published_path.name}.{os.getpid()}.tmp")
     staged.unlink(missing_ok=True)
     with duckdb.connect(str(staged)) as con:
         con.execute(f"attach {_sql_string(str(build_path))} as build (read_only)")
-        tables = [
-            row[0]
-            for row in con.execute(
-                "select table_name from information_schema.tables where table_catalog = 'build' "
-                "and table_schema = ? and table_type = 'BASE TABLE' order by table_name",
-                [schema],
-            ).fetchall()
-        ]
-        if tables:
-            con.execute(f'create schema "{schema}"')
-            for table in tables:
+        found = con.execute(
+            "select table_schema, table_name from information_schema.tables where table_catalog = 'build' "
+            "and table_schema in (select unnest(?)) and table_type = 'BASE TABLE' order by 1, 2",
+            [list(schemas)],
+        ).fetchall()
+        if any(schema == schemas[0] for schema, _ in found):
+            for schema in sorted({schema for schema, _ in found}):
+                con.execute(f'create schema "{schema}"')
+            for schema, table in found:
                 con.execute(f'create table "{schema}"."{table}" as select * from build."{schema}"."{table}"')
         con.execute("detach build")
-    if not tables:
+    if not any(schema == schemas[0] for schema, _ in found):
         staged.unlink()
-        raise RuntimeError(f"nothing to publish: {build_path} has no tables in schema {schema!r}")
+        raise RuntimeError(f"nothing to publish: {build_path} has no tables in schema {schemas[0]!r}")
     _fsync(staged)
     os.replace(staged, published_path)
     _fsync(published_path.parent)
-    return tables
+    return [f"{schema}.{table}" for schema, table in found]
 
 
 def publish_postgres(con: PgConnection, build: str = BUILD_SCHEMA, published: str = PUBLISHED_SCHEMA) -> None:
@@ -71,17 +71,19 @@ def publish_postgres(con: PgConnection, build: str = BUILD_SCHEMA, published: st
         cursor.execute(sql.SQL("drop schema if exists {} cascade").format(previous))
 
 
-def duckdb_row_counts(path: Path, schema: str = PUBLISHED_SCHEMA) -> dict[str, int]:
-    """Rows per table of `schema` in a DuckDB file, opened read-only as every reader does."""
+def duckdb_row_counts(path: Path, schemas: tuple[str, ...] = (PUBLISHED_SCHEMA,)) -> dict[str, int]:
+    """Rows per table (`schema.table`) of `schemas` in a DuckDB file, opened read-only as readers do."""
     with duckdb.connect(str(path), read_only=True) as con:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]
-            ).fetchall()
-        ]
+        found = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in (select unnest(?)) order by 1, 2",
+            [list(schemas)],
+        ).fetchall()
         return {
-            t: int(con.execute(f'select count(*) from "{schema}"."{t}"').fetchall()[0][0]) for t in tables
+            f"{schema}.{table}": int(
+                con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()[0][0]
+            )
+            for schema, table in found
         }
 
 

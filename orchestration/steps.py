@@ -25,6 +25,8 @@ from ingestion.openweather import openweather_source
 from ingestion.pipeline import LoadReport, ingest
 from ingestion.replay import replay_session
 from orchestration.dbt import run_dbt
+from orchestration.gold_load import GOLD_SCHEMA
+from orchestration.gold_steps import GOLD_STEPS, GOLD_WAREHOUSE
 from orchestration.graph import ProgressTask, Step, StepContext, StepGraph, StepResult, TableCount
 from orchestration.publish import (
     BUILD_SCHEMA,
@@ -206,16 +208,18 @@ def publish_marts(ctx: StepContext) -> StepResult:
     """Make the tested marts visible to readers in one atomic step (write, audit, publish)."""
     s = ctx.settings
     if s.target == "duckdb":
-        publish_duckdb(s.warehouse_path, s.published_path)
-        counts, where = duckdb_row_counts(s.published_path), str(s.published_path)
+        # The published file carries the gold aggregates too, so readers open one file.
+        schemas = (PUBLISHED_SCHEMA, GOLD_SCHEMA)
+        publish_duckdb(s.warehouse_path, s.published_path, schemas)
+        counts, where = duckdb_row_counts(s.published_path, schemas), str(s.published_path)
     else:
         with closing(ctx.services.warehouse.connect_postgres()) as con:
             publish_postgres(con)
-            counts = postgres_row_counts(con)
+            counts = {f"{PUBLISHED_SCHEMA}.{t}": n for t, n in postgres_row_counts(con).items()}
         where = f"{ctx.services.warehouse.describe()}#{PUBLISHED_SCHEMA}"
     ctx.services.audit.record("marts.publish", target=where, details={"run_id": ctx.run_id, "rows": counts})
     return StepResult(
-        counts=[TableCount("marts", t, n) for t, n in counts.items()], outputs={MARTS_PUBLISHED: where}
+        counts=[TableCount("published", t, n) for t, n in counts.items()], outputs={MARTS_PUBLISHED: where}
     )
 
 
@@ -264,11 +268,12 @@ PIPELINE = StepGraph(
             inputs=RAW,
             outputs=(MARTS_BUILT,),
         ),
+        *GOLD_STEPS,
         Step(
             "publish_marts",
             "publish the tested marts atomically to their readers",
             publish_marts,
-            inputs=(MARTS_BUILT,),
+            inputs=(MARTS_BUILT, GOLD_WAREHOUSE),
             outputs=(MARTS_PUBLISHED,),
         ),
     ]

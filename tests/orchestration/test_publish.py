@@ -24,7 +24,7 @@ def build_marts(path: Path, revenue: int) -> None:
 def test_duckdb_publish_swaps_a_new_file_under_an_open_reader(tmp_path: Path) -> None:
     build, published = tmp_path / "build.duckdb", tmp_path / "published" / "cofre_marts.duckdb"
     build_marts(build, 100)
-    assert publish_duckdb(build, published) == ["dim_date", "fct_orders"]
+    assert publish_duckdb(build, published) == ["marts.dim_date", "marts.fct_orders"]
 
     reader = duckdb.connect(str(published), read_only=True)
     assert reader.execute("select revenue from marts.fct_orders").fetchone() == (100,)

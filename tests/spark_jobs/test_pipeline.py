@@ -1,0 +1,207 @@
+"""Silver export -> gold jobs -> gold in the warehouse, on a real warehouse built by `cofre run --scale
+0.01`; reconciliation to the cent, the PostgreSQL path, and the same job on a local cluster of two
+executor JVMs (spark-submit) giving the same rows as local mode, with no secret in its logs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.gold_load import (
+    CHECKS,
+    ReconciliationError,
+    _csv,
+    _pg_type,
+    load_gold_duckdb,
+    load_gold_postgres,
+    reconcile,
+)
+from orchestration.gold_steps import GOLD_STEPS, GOLD_WAREHOUSE
+from orchestration.graph import StepContext, StepGraph, StepResult
+from orchestration.services import build_services, open_vault
+from orchestration.settings import Settings
+from orchestration.silver_export import (
+    EXPORT_MANIFEST,
+    IPCA_TABLE,
+    SILVER_TABLES,
+    export_silver_duckdb,
+    export_silver_postgres,
+)
+from orchestration.spark import SparkSettings, submit
+from orchestration.steps import PIPELINE
+from tests.conftest import PG_HOST, PG_PORT, PG_USER
+from tests.spark_jobs.conftest import read_rows
+
+pytestmark = pytest.mark.integration
+
+
+class _Reporter:
+    def task(self, description: str, total: int | None = None) -> Any:
+        return self
+
+    def advance(self, amount: int = 1) -> None:
+        pass
+
+    def update(self, completed: int, total: int | None = None) -> None:
+        pass
+
+    def log(self, message: str) -> None:
+        pass
+
+
+RAW_IDENTIFIERS = {"customer_id", "customer_unique_id", "customer_zip_code_prefix", "customer_city"}
+"""Silver keeps (redacted) review text, but no raw identifier of a person (gold keeps neither)."""
+
+
+@pytest.fixture(scope="module")
+def stepped(spark: Any, warehouse_home: Path) -> tuple[Settings, list[StepResult]]:
+    """The three gold steps, run once with real services on the real warehouse (they share the test's
+    Spark session): export_silver, gold, load_gold."""
+    settings = Settings(home=warehouse_home, scale=0.01)
+    ctx = StepContext(settings, "test-run", _Reporter(), build_services(settings))
+    return settings, [step.run(ctx) for step in GOLD_STEPS]
+
+
+@pytest.fixture(scope="module")
+def settings(stepped: tuple[Settings, list[StepResult]]) -> Settings:
+    return stepped[0]
+
+
+@pytest.fixture(scope="module")
+def gold_built(settings: Settings) -> Settings:
+    return settings
+
+
+def test_silver_export_layout_counts_and_masking(settings: Settings) -> None:
+    silver = settings.lake_dir / "silver"
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        for table in SILVER_TABLES:
+            files = list((silver / table).iterdir())
+            assert [f.name for f in files] == ["part-0.parquet"]
+            expected = con.execute(f"select count(*) from silver.{table}").fetchone()
+            assert expected is not None
+            assert pq.ParquetFile(files[0]).metadata.num_rows == expected[0], table
+            assert not {n.lower() for n in pq.read_schema(files[0]).names} & RAW_IDENTIFIERS
+    finally:
+        con.close()
+    assert pq.read_schema(silver / IPCA_TABLE / "part-0.parquet").names == ["month_start", "ipca_pct"]
+    assert (
+        str(pq.read_schema(silver / "order_items" / "part-0.parquet").field("price").type)
+        == "decimal128(12, 2)"
+    )
+    assert sorted(p.name for p in silver.iterdir() if p.name.startswith(("_", "."))) == [EXPORT_MANIFEST]
+    assert not (settings.lake_dir / "silver" / "raw_olist").exists()
+
+
+def test_a_second_export_replaces_the_first(settings: Settings) -> None:
+    silver = settings.lake_dir / "silver"
+    before = {t: pq.ParquetFile(silver / t / "part-0.parquet").metadata.num_rows for t in SILVER_TABLES}
+    again = export_silver_duckdb(settings.warehouse_path, silver)
+    assert {t: again.rows[t] for t in SILVER_TABLES} == before
+    assert sorted(p.name for p in silver.iterdir()) == sorted([*SILVER_TABLES, IPCA_TABLE, EXPORT_MANIFEST])
+
+
+def test_gold_in_duckdb_reconciles_with_silver_to_the_cent(gold_built: Settings) -> None:
+    load = load_gold_duckdb(gold_built.warehouse_path, gold_built.lake_dir / "gold")
+    assert set(load.rows) == {
+        "sales_daily",
+        "seller_scorecard",
+        "customer_cohorts",
+        "customer_rfm",
+        "delivery_routes",
+        "category_cooccurrence",
+    }
+    assert all(n > 0 for n in load.rows.values()), load.rows
+    assert set(load.checks) == set(CHECKS)
+    for name, (gold, silver) in load.checks.items():
+        assert gold == silver and gold > 0, name
+    con = duckdb.connect(str(gold_built.warehouse_path), read_only=True)
+    try:
+        months = con.execute("select count(distinct sale_month) from gold.sales_daily").fetchone()
+        assert months is not None and months[0] > 1
+    finally:
+        con.close()
+
+
+def test_reconciliation_reports_a_difference() -> None:
+    def fetch(sql: str) -> tuple[float]:
+        return (100.0,) if "from gold." in sql else (99.99,)
+
+    with pytest.raises(ReconciliationError, match=r"sales_daily.revenue: gold 100.00 != silver 99.99"):
+        reconcile(fetch, {"sales_daily"})
+    assert reconcile(fetch, set()) == {}  # nothing loaded, nothing to compare
+
+
+def test_postgres_export_and_gold_load(gold_built: Settings, pg_database: str, tmp_path: Path) -> None:
+    """A PostgreSQL warehouse with the same silver: the export has the same layout and rows, and the
+    gold loaded into PostgreSQL reconciles with its silver."""
+    import psycopg2
+
+    con = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=pg_database)
+    try:
+        _seed_postgres_silver(con, gold_built.lake_dir / "silver")
+        export = export_silver_postgres(con, tmp_path / "silver")
+        for table in (*SILVER_TABLES, IPCA_TABLE):
+            ours = pq.read_table(tmp_path / "silver" / table / "part-0.parquet")
+            theirs = pq.read_table(gold_built.lake_dir / "silver" / table / "part-0.parquet")
+            assert ours.num_rows == theirs.num_rows == export.rows[table], table
+            assert ours.schema.names == theirs.schema.names, table
+        price = pq.read_schema(tmp_path / "silver" / "order_items" / "part-0.parquet").field("price").type
+        assert str(price) == "decimal128(12, 2)"
+        load = load_gold_postgres(con, gold_built.lake_dir / "gold")
+        assert set(load.checks) == set(CHECKS)
+        assert all(gold == silver for gold, silver in load.checks.values())
+    finally:
+        con.close()
+
+
+def _seed_postgres_silver(con: Any, silver: Path) -> None:
+    with con.cursor() as cursor:
+        cursor.execute("create schema silver; create schema staging")
+        for table in (*SILVER_TABLES, IPCA_TABLE):
+            data = pq.read_table(silver / table / "part-0.parquet")
+            name = "staging.stg_bcb__ipca" if table == IPCA_TABLE else f"silver.{table}"
+            columns = ", ".join(f'"{f.name}" {_pg_type(f.type)}' for f in data.schema)
+            cursor.execute(f"create table {name} ({columns})")
+            cursor.copy_expert(f"copy {name} from stdin with (format csv, null '\\N')", _csv(data))
+    con.commit()
+
+
+def test_local_cluster_gives_the_same_rows_as_local_mode(gold_built: Settings, tmp_path: Path) -> None:
+    """seller_scorecard (joins, window ranks) with spark-submit on `local-cluster[2,1,1024]`: a master,
+    two executor JVMs; compared row for row with the local-mode output. Its log carries no secret."""
+    vault = open_vault(gold_built)
+    cluster = SparkSettings(
+        master="local-cluster[2,1,1024]",
+        executor_memory="512m",
+        shuffle_partitions=4,
+        app_name="cofre-cluster",
+    )
+    result = submit(
+        "seller_scorecard", {}, gold_built, vault, mode="submit", spark=cluster, gold_uri=tmp_path.as_uri()
+    )
+    assert result.outputs == {"seller_scorecard": f"{tmp_path.as_uri()}/seller_scorecard"}
+    cluster_rows = read_rows(tmp_path / "seller_scorecard")
+    assert cluster_rows and cluster_rows == read_rows(gold_built.lake_dir / "gold" / "seller_scorecard")
+    log = "\n".join(result.log)
+    assert "local-cluster" in log or result.log  # spark-submit ran and spoke
+    for secret in vault.secret_values():
+        assert secret not in log
+
+
+def test_gold_steps_in_the_step_graph(stepped: tuple[Settings, list[StepResult]]) -> None:
+    """The three steps slot into THE graph after the dbt build, and ran end to end with real services."""
+    settings, results = stepped
+    graph = StepGraph([*PIPELINE.steps.values(), *GOLD_STEPS])
+    order = [s.name for s in graph.order()]
+    steps = ("transform", "export_silver", "gold", "load_gold")
+    assert [order.index(name) for name in steps] == sorted(order.index(name) for name in steps)
+    assert results[-1].outputs == {GOLD_WAREHOUSE: f"{settings.warehouse_path}#gold"}
+    assert {c.table for c in results[1].counts} >= {"sales_daily", "category_cooccurrence"}
+    assert "reconciled: 6 totals" in results[-1].notes[0]
+    assert "gold reconciliation" in settings.audit_path.read_text(encoding="utf-8")
