@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat uv.lock pyproject.toml | sha256sum | cut
 export RUNTIME__DLTHUB_TELEMETRY := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-fast lint format bench clean
+.PHONY: install run test test-fast lint format bench airflow docs clean
 
 ## install: create .venv and install the exact versions of uv.lock (only when the lock changed)
 install: $(STAMP)
@@ -44,6 +44,14 @@ format: install
 bench: install
 	$(BIN)/python benchmarks/ingestion.py
 	$(BIN)/python benchmarks/pipeline.py
+
+## airflow: Airflow standalone on the embedded default (UI on localhost:8080, AIRFLOW_HOME in the state dir)
+airflow: install
+	$(BIN)/cofre airflow standalone
+
+## docs: build and serve the dbt docs site
+docs: install
+	$(BIN)/cofre docs
 
 clean:
 	rm -rf .cofre test-artifacts .pytest_cache .ruff_cache .mypy_cache

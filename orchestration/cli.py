@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from orchestration.cli_state import CliState, state_of
+from orchestration.commands import airflow as airflow_commands
 from orchestration.commands import audit, lake, lifecycle, vault
 from orchestration.settings import Settings
 
@@ -26,6 +27,7 @@ app.add_typer(vault.app, name="vault")
 app.add_typer(audit.app, name="audit")
 app.add_typer(lake.app, name="lake")
 app.add_typer(lifecycle.app, name="lifecycle")
+app.add_typer(airflow_commands.app, name="airflow")
 console = Console()
 
 HomeOption = Annotated[
@@ -96,16 +98,29 @@ def prepare_process(settings: Settings) -> None:
         logger.propagate = False
 
 
-def _run(settings: Settings, select: list[str] | None, only: tuple[str, ...] = ()) -> None:
+def _run(
+    settings: Settings, select: list[str] | None, only: tuple[str, ...] = (), resume: bool = False
+) -> None:
     prepare_process(settings)
     from orchestration.commands.vault import reporting_errors
     from orchestration.console import RichReporter, summary
     from orchestration.ops import mirror_audit
-    from orchestration.runner import run_steps
+    from orchestration.resume import NothingToResume, resume_steps
+    from orchestration.runner import record_pipeline_run, run_steps
     from orchestration.services import build_services
     from orchestration.steps import PIPELINE
 
-    steps = PIPELINE.select(select) if select else PIPELINE.order()
+    if resume:
+        if select:
+            raise typer.BadParameter("use either --resume or --select", param_hint="--resume")
+        try:
+            resumed, steps = resume_steps(settings.runs_dir, PIPELINE)
+        except NothingToResume as error:
+            console.print(f"[red]Cannot resume:[/red] {error}")
+            raise typer.Exit(1) from None
+        console.print(f"Resuming run {resumed} from step {steps[0].name}")
+    else:
+        steps = PIPELINE.select(select) if select else PIPELINE.order()
     if only:
         steps = [s for s in steps if s.name.startswith(only)]
     with reporting_errors():
@@ -113,6 +128,7 @@ def _run(settings: Settings, select: list[str] | None, only: tuple[str, ...] = (
     with RichReporter(console) as reporter:
         record = run_steps(steps, settings, services, reporter)
     mirror_audit(settings, services)
+    record_pipeline_run(settings, services, record)
     locations = {
         "state directory": str(settings.home),
         "warehouse": services.warehouse.describe(),
@@ -146,6 +162,10 @@ def run(
         list[str] | None,
         typer.Option("--select", help="Run only these steps; STEP+ adds everything downstream."),
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Re-run the last run from its first failed step."),
+    ] = False,
 ) -> None:
     """Run the whole pipeline on the embedded default (or the given target) and print a summary."""
     settings = state_of(ctx).settings(
@@ -159,7 +179,7 @@ def run(
             lake_url=lake_url,
         )
     )
-    _run(settings, select)
+    _run(settings, select, resume=resume)
 
 
 @app.command()

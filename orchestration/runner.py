@@ -15,6 +15,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from orchestration.errors import describe_error
 from orchestration.graph import Reporter, Step, StepContext, StepResult
@@ -105,3 +106,51 @@ def _write_traceback(logs_dir: Path, run_id: str, step: str, error: BaseExceptio
     logs_dir.mkdir(parents=True, exist_ok=True)
     text = "".join(traceback.format_exception(error))
     (logs_dir / f"{run_id}-{step}.traceback.txt").write_text(text, encoding="utf-8")
+
+
+def pipeline_run_rows(record: RunRecord) -> list[dict[str, Any]]:
+    """One row per step of a run, as `ops.pipeline_runs` holds them (the dashboard's ops page and
+    Grafana read that table): the run's id, times and status, and the step's status, duration and rows."""
+    rows = []
+    for position, step in enumerate(record.steps):
+        counts = step.result.counts if step.result else []
+        rows.append(
+            {
+                "run_id": record.run_id,
+                "started_at": record.started_at,
+                "finished_at": record.finished_at,
+                "run_status": record.status,
+                "position": position,
+                "step": step.name,
+                "step_status": step.status,
+                "seconds": round(step.seconds, 3),
+                "rows": sum(c.rows for c in counts),
+                "row_counts": [asdict(c) for c in counts],
+                "error": step.error,
+            }
+        )
+    return rows
+
+
+def record_pipeline_run(settings: Settings, services: Services, record: RunRecord) -> int:
+    """Merge the run into the warehouse's `ops.pipeline_runs` (keyed by run and step); return the rows.
+
+    Called after the run, when the warehouse is free (DuckDB allows one writer per file)."""
+    import dlt
+
+    rows = pipeline_run_rows(record)
+    resource = dlt.resource(
+        rows,
+        name="pipeline_runs",
+        primary_key=("run_id", "step"),
+        write_disposition="merge",
+        columns={"row_counts": {"data_type": "json"}, "error": {"data_type": "text", "nullable": True}},
+    )
+    pipeline = dlt.pipeline(
+        pipeline_name="ops_runs",
+        destination=services.warehouse.dlt_destination(),
+        dataset_name="ops",
+        pipelines_dir=str(settings.dlt_dir),
+    )
+    pipeline.run(resource)
+    return len(rows)

@@ -93,6 +93,13 @@ def test_run_end_to_end_then_again(tmp_path: Path) -> None:
         ("publish_marts", "not run"),
     ]
     assert published.read_bytes() == published_bytes
+
+    # --resume re-runs the last run from its first failed step (the input is still bad: it fails again).
+    resumed = cofre("run", "--resume", home=home)
+    assert resumed.returncode == 1
+    assert "from step transform" in resumed.stdout
+    assert last_record(home)["steps"][0]["name"] == "transform"
+    assert published.read_bytes() == published_bytes
     con = duckdb.connect(str(home / "warehouse" / "cofre.duckdb"), read_only=True)
     assert con.execute("select count(*) from raw_bcb.ipca").fetchone()[0] == 36  # incremental: no duplicates
     con.close()

@@ -1,0 +1,38 @@
+"""`cofre_elt`: THE step graph (orchestration/steps.py) as an Airflow DAG.
+
+One task per step, each calling the same step function as `cofre run`; the `transform` step is a Cosmos
+task group with one task per dbt model and its tests, rendered from the dbt manifest. Dependencies come
+from the graph (a step runs after the producers of its inputs) and every step output is an asset.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from orchestration.airflow_tasks import (
+    DBT_MODE_VARIABLE,
+    TAGS,
+    build_elt_tasks,
+    load_settings,
+    task_defaults,
+)
+
+settings = load_settings()
+dbt_mode = os.environ.get(DBT_MODE_VARIABLE, "local")
+
+with DAG(
+    dag_id="cofre_elt",
+    description="sources -> bronze/raw -> dbt (Cosmos) -> gold -> marts -> publish",
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    max_active_tasks=1 if settings.target == "duckdb" else 8,  # DuckDB: one writer per file
+    default_args=task_defaults(),
+    tags=[*TAGS, "elt"],
+    doc_md=__doc__,
+) as dag:
+    build_elt_tasks(settings, dbt_mode=dbt_mode)

@@ -1,0 +1,148 @@
+"""`cofre_elt` end to end under Airflow's `dag.test()` on a tiny generated dataset on DuckDB.
+
+The marts it publishes equal, row for row, those of `cofre run` on the same input (same generator
+seed and scale, same vault, hence the same masking key); a task made to fail once succeeds on its retry
+and both the failed try and the step failure are in the audit trail, which still verifies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from orchestration import airflow_tasks
+from orchestration.graph import StepContext, StepResult
+from orchestration.settings import Settings
+
+pytestmark = pytest.mark.integration
+DAGS_DIR = Path(airflow_tasks.__file__).parent / "dags"
+FLAKY_STEP = "ingest_ipca"
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS_DIR))
+
+
+def _cofre_run(home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COFRE_")}
+    env.update(COFRE_HOME=str(home), AIRFLOW_HOME=str(home / "airflow"), COLUMNS="200")
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration", "run", "--scale", "0.01"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`cofre run` in one state directory, then `dag.test()` of cofre_elt in another with the same
+    vault; yields both homes and the finished Airflow run."""
+    root = tmp_path_factory.mktemp("e2e")
+    cli_home, airflow_home = root / "cli", root / "airflow-state"
+    started = time.perf_counter()
+    _cofre_run(cli_home)
+    cli_seconds = time.perf_counter() - started
+    shutil.copytree(cli_home / "vault", airflow_home / "vault")  # the same masking key: equal tokens
+
+    env = {
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
+        "AIRFLOW__COSMOS__CACHE_DIR": str(root / "cosmos"),
+        "DO_NOT_TRACK": "1",
+        "PROVIDERS__ENABLE_AIRFLOW_SECRETS": "false",
+        "COFRE_HOME": str(airflow_home),
+        "COFRE_SCALE": "0.01",
+        airflow_tasks.DBT_MODE_VARIABLE: "watcher",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+        from airflow.utils import db
+
+        from orchestration.steps import PIPELINE
+
+        db.initdb()
+        settings = Settings()
+        airflow_tasks.produce_manifest(settings)  # what `cofre airflow manifest` does
+        bag = DagBag(dag_folder=str(DAGS_DIR))
+        assert bag.import_errors == {}
+        dag = bag.dags["cofre_elt"]
+        for task in dag.tasks:
+            task.retry_delay = timedelta(0)  # retry at once: the backoff is not under test here
+
+        real = PIPELINE.steps[FLAKY_STEP]
+        tries: list[int] = []
+
+        def flaky(ctx: StepContext) -> StepResult:
+            tries.append(1)
+            if len(tries) == 1:
+                raise ConnectionError("the BCB API dropped the connection (injected by the test)")
+            return real.run(ctx)
+
+        PIPELINE.steps[FLAKY_STEP] = dataclasses.replace(real, run=flaky)
+        started = time.perf_counter()
+        try:
+            dag_run = dag.test()
+        finally:
+            PIPELINE.steps[FLAKY_STEP] = real
+        print(f"cofre run: {cli_seconds:.0f} s; dag.test(): {time.perf_counter() - started:.0f} s")
+        yield {"cli": cli_home, "airflow": airflow_home, "dag_run": dag_run, "tries": len(tries)}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _marts(home: Path) -> dict[str, list[tuple[Any, ...]]]:
+    path = home / "warehouse" / "published" / "cofre_marts.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()
+        return {t: con.execute(f'select * from marts."{t}" order by all').fetchall() for (t,) in tables}
+
+
+def test_airflow_run_succeeds_and_publishes_the_same_marts_as_cofre_run(runs: dict[str, Any]) -> None:
+    assert str(runs["dag_run"].state) in ("success", "DagRunState.SUCCESS")
+    via_cli, via_airflow = _marts(runs["cli"]), _marts(runs["airflow"])
+    assert set(via_cli) >= {"dim_customer", "fct_orders", "fct_order_items"}
+    assert set(via_airflow) == set(via_cli)
+    for table, rows in via_cli.items():
+        assert rows, table
+        assert via_airflow[table] == rows, table
+
+
+def test_a_task_failing_once_succeeds_on_retry_and_is_audited(runs: dict[str, Any]) -> None:
+    from orchestration.services import open_vault
+    from security.audit import AuditTrail, read_events
+
+    assert runs["tries"] == 2
+    settings = Settings(home=runs["airflow"])
+    events = list(read_events(settings.audit_path))
+    retried = [e for e in events if e["action"] == "airflow.task" and e["target"].endswith(f"/{FLAKY_STEP}")]
+    assert len(retried) == 1 and retried[0]["outcome"] == "failure"
+    assert retried[0]["details"]["will_retry"] is True
+    assert "injected by the test" in retried[0]["details"]["error"]
+    step_failures = [e for e in events if e["action"] == "step.run" and e["outcome"] == "failure"]
+    assert [e["target"].rsplit("/", 1)[-1] for e in step_failures] == [FLAKY_STEP]
+    assert any(e["action"] == "marts.publish" and e["actor"].startswith("airflow") for e in events)
+    # The masking key was read from the vault by the dbt tasks, at run time, and audited.
+    assert any(e["action"] == "secret.read" and e["actor"].startswith("airflow") for e in events)
+    trail = AuditTrail.for_vault(settings.audit_path, open_vault(settings), actor="test")
+    assert trail.verify().ok
