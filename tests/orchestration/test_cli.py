@@ -88,10 +88,9 @@ def test_run_end_to_end_then_again(tmp_path: Path) -> None:
     assert "Run failed at step transform" in second.stdout
     assert "price" in second.stdout and "quality gates failed" in second.stdout
     record = last_record(home)
-    assert [(s["name"], s["status"]) for s in record["steps"]][-2:] == [
-        ("transform", "failed"),
-        ("publish_marts", "not run"),
-    ]
+    statuses = {s["name"]: s["status"] for s in record["steps"]}
+    assert statuses["transform"] == "failed"
+    assert {statuses[name] for name in ("export_silver", "gold", "load_gold", "publish_marts")} == {"not run"}
     assert published.read_bytes() == published_bytes
 
     # --resume re-runs the last run from its first failed step (the input is still bad: it fails again).
