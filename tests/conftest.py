@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -18,6 +19,10 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PROVIDERS__ENABLE_AIRFLOW_SECRETS"] = "false"  # credentials come from the cofre vault
 os.environ.pop("COFRE_VAULT_KEY", None)  # tests make their own keys
 os.environ.pop("COFRE_HOME", None)
+
+# py4j logs "Closing down clientserver connection" at INFO from __del__ during interpreter shutdown, after
+# pytest has closed the captured stream ("--- Logging error ---" noise in the CI log).
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 

@@ -146,3 +146,23 @@ def test_a_task_failing_once_succeeds_on_retry_and_is_audited(runs: dict[str, An
     assert any(e["action"] == "secret.read" and e["actor"].startswith("airflow") for e in events)
     trail = AuditTrail.for_vault(settings.audit_path, open_vault(settings), actor="test")
     assert trail.verify().ok
+
+
+def test_no_secret_in_airflow_database_logs_or_state(runs: dict[str, Any]) -> None:
+    """The dbt tasks got the masking key at run time only: it is in no file Airflow or cofre wrote
+    (Airflow's metadata database with its rendered task fields, task logs, dbt artifacts, the lake)."""
+    from orchestration.services import open_vault
+    from security.masking import duckdb_hmac_pads
+    from security.secret_names import MASKING_KEY
+
+    vault = open_vault(Settings(home=runs["airflow"]))
+    needles = {value.encode() for value in vault.secret_values()}
+    needles |= {pad.encode() for pad in duckdb_hmac_pads(vault.get(MASKING_KEY))}
+    roots = [Path(os.environ["AIRFLOW_HOME"]), runs["airflow"]]
+    leaks = [
+        str(path)
+        for root in roots
+        for path in root.rglob("*")
+        if path.is_file() and any(needle in path.read_bytes() for needle in needles)
+    ]
+    assert leaks == []

@@ -3,7 +3,6 @@ built by hand (every expected value in test_jobs.py can be checked with pencil a
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
@@ -18,9 +17,6 @@ import pyarrow.parquet as pq
 import pytest
 
 os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
-# py4j logs "Closing down clientserver connection" at INFO from __del__ during interpreter shutdown, after
-# pytest has closed the captured stream ("--- Logging error ---" noise in the CI log).
-logging.getLogger("py4j").setLevel(logging.WARNING)
 
 REPO = Path(__file__).resolve().parents[2]
 MONEY = pa.decimal128(12, 2)
