@@ -93,7 +93,7 @@ def ingest(
     # Bronze only ever appends: a merge or replace there would rewrite objects of earlier loads.
     info = bronze.run(source, loader_file_format="parquet", write_disposition="append")
     load_id = info.loads_ids[-1] if info.loads_ids else None
-    _write_missing_manifests(lake, source.name, current=load_id, inputs=inputs)
+    manifests = _complete_manifests(lake, source.name, current=load_id, inputs=inputs)
 
     raw = dlt.pipeline(
         pipeline_name=f"raw_{source.name}",
@@ -102,33 +102,33 @@ def ingest(
         pipelines_dir=str(pipelines_dir),
     )
     loaded = _ledger(raw)
-    pending = [m for m in lake.manifests(source.name) if m.load_id not in loaded and m.objects]
+    pending = [m for m in manifests if m.load_id not in loaded and m.objects]
     _refuse_archived(lake, pending)
     file_format: TLoaderFileFormat = "parquet" if raw_destination.destination_name == "duckdb" else "csv"
     for manifest in pending:
         raw.run(_raw_resources(lake, manifest, hints), loader_file_format=file_format)
 
-    this_load = next((m for m in lake.manifests(source.name) if m.load_id == load_id), None)
+    this_load = next((m for m in manifests if m.load_id == load_id), None)
     return LoadReport(
         source=source.name,
         load_id=load_id,
         bronze_rows=this_load.rows_by_table() if this_load else {},
-        raw_rows=_raw_counts(
-            raw, sorted({t for m in lake.manifests(source.name) for t in m.rows_by_table()})
-        ),
+        raw_rows=_raw_counts(raw, sorted({t for m in manifests for t in m.rows_by_table()})),
         raw_loads=[m.load_id for m in pending],
         manifest=lake.manifest_url(source.name, this_load.load_id) if this_load else None,
     )
 
 
-def _write_missing_manifests(
+def _complete_manifests(
     lake: Lake, source: str, current: str | None, inputs: Callable[[], list[dict[str, Any]]]
-) -> None:
-    """Manifest every bronze load that lacks one: this run's, or one whose run died before writing it."""
-    described = {m.load_id for m in lake.manifests(source)}
+) -> list[Manifest]:
+    """Every manifest of the source, oldest first, after writing those that are missing: this run's, or
+    one whose run died before writing it. Read once per ingest (on S3 each read is a request)."""
+    manifests = {m.load_id: m for m in lake.manifests(source)}
     for load_id in lake.load_ids(source):
-        if load_id not in described:
-            lake.write_manifest(source, load_id, inputs() if load_id == current else [])
+        if load_id not in manifests:
+            manifests[load_id] = lake.write_manifest(source, load_id, inputs() if load_id == current else [])
+    return sorted(manifests.values(), key=lambda m: float(m.load_id))
 
 
 def _ledger(raw: dlt.Pipeline) -> set[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -144,10 +144,6 @@ def _run(
         raise typer.Exit(1)
 
 
-def _overrides(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
 @app.command()
 def run(
     ctx: typer.Context,
@@ -169,15 +165,13 @@ def run(
 ) -> None:
     """Run the whole pipeline on the embedded default (or the given target) and print a summary."""
     settings = state_of(ctx).settings(
-        **_overrides(
-            scale=scale,
-            seed=seed,
-            olist_dir=olist_dir,
-            home=home,
-            target=target,
-            api_mode=api_mode,
-            lake_url=lake_url,
-        )
+        scale=scale,
+        seed=seed,
+        olist_dir=olist_dir,
+        home=home,
+        target=target,
+        api_mode=api_mode,
+        lake_url=lake_url,
     )
     _run(settings, select, resume=resume)
 
@@ -195,15 +189,13 @@ def ingest(
 ) -> None:
     """Run only the ingestion steps: sources -> bronze lake + raw schemas."""
     settings = state_of(ctx).settings(
-        **_overrides(
-            scale=scale,
-            seed=seed,
-            olist_dir=olist_dir,
-            home=home,
-            target=target,
-            api_mode=api_mode,
-            lake_url=lake_url,
-        )
+        scale=scale,
+        seed=seed,
+        olist_dir=olist_dir,
+        home=home,
+        target=target,
+        api_mode=api_mode,
+        lake_url=lake_url,
     )
     _run(settings, None, only=("prepare_", "ingest_"))
 
@@ -216,7 +208,7 @@ def generate(
     seed: SeedOption = None,
 ) -> None:
     """Write Olist-shaped CSV files (same names, headers, formats and quirks as the real dataset)."""
-    settings = state_of(ctx).settings(**_overrides(scale=scale, seed=seed))
+    settings = state_of(ctx).settings(scale=scale, seed=seed)
     from rich.progress import Progress
 
     from ingestion.olist_generator import generate_olist
@@ -257,7 +249,7 @@ def docs(
     target: TargetOption = None,
 ) -> None:
     """Build the dbt docs site (models, columns, tests, lineage, exposures) and serve it on localhost."""
-    settings = state_of(ctx).settings(**_overrides(target=target))
+    settings = state_of(ctx).settings(target=target)
     prepare_process(settings)
     from orchestration.commands.vault import reporting_errors
     from orchestration.dbt import run_dbt
@@ -281,7 +273,7 @@ def doctor(ctx: typer.Context, target: TargetOption = None) -> None:
     """Check this machine can run cofre: Python, packages, Java, the state directory, the warehouse."""
     from orchestration.doctor import run_checks
 
-    settings = state_of(ctx).settings(**_overrides(target=target))
+    settings = state_of(ctx).settings(target=target)
     prepare_process(settings)
     failures = 0
     for check in run_checks(settings):
