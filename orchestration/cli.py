@@ -104,9 +104,9 @@ def _run(
     prepare_process(settings)
     from orchestration.commands.vault import reporting_errors
     from orchestration.console import RichReporter, summary
-    from orchestration.ops import mirror_audit
+    from orchestration.ops import record_run
     from orchestration.resume import NothingToResume, resume_steps
-    from orchestration.runner import record_pipeline_run, run_steps
+    from orchestration.runner import run_steps
     from orchestration.services import build_services
     from orchestration.steps import PIPELINE
 
@@ -127,8 +127,7 @@ def _run(
         services = build_services(settings)
     with RichReporter(console) as reporter:
         record = run_steps(steps, settings, services, reporter)
-    mirror_audit(settings, services)
-    record_pipeline_run(settings, services, record)
+    record_run(settings, services, record)
     locations = {
         "state directory": str(settings.home),
         "warehouse": services.warehouse.describe(),

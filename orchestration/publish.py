@@ -12,6 +12,7 @@ module publish them. A failed gate means publish never runs, so readers keep the
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -29,33 +30,78 @@ def publish_duckdb(
 ) -> list[str]:
     """Copy every table of `schemas` from the build file into a new published file, then rename it into
     place. Returns the tables published as `schema.table`; the first schema must not be empty."""
+
+    def copy(con: duckdb.DuckDBPyConnection) -> list[str]:
+        found = _tables(con, schemas)
+        if not any(schema == schemas[0] for schema, _ in found):
+            raise RuntimeError(f"nothing to publish: {build_path} has no tables in schema {schemas[0]!r}")
+        for schema in sorted({schema for schema, _ in found}):
+            con.execute(f'create schema "{schema}"')
+        for schema, table in found:
+            con.execute(f'create table "{schema}"."{table}" as select * from build."{schema}"."{table}"')
+        return [f"{schema}.{table}" for schema, table in found]
+
+    return _publish_file(build_path, published_path, copy)
+
+
+def publish_duckdb_flat(
+    build_path: Path, published_path: Path, schema: str, tables: tuple[str, ...]
+) -> list[str]:
+    """Publish the `tables` of one `schema` into the main schema of their own file (those missing in the
+    build file are skipped). Readers attach it under the schema's name, so `ops.pipeline_runs` reads the
+    same on DuckDB as on PostgreSQL."""
+
+    def copy(con: duckdb.DuckDBPyConnection) -> list[str]:
+        present = {table for _, table in _tables(con, (schema,))}
+        for table in (t for t in tables if t in present):
+            con.execute(f'create table main."{table}" as select * from build."{schema}"."{table}"')
+        return [t for t in tables if t in present]
+
+    return _publish_file(build_path, published_path, copy)
+
+
+def _publish_file(
+    build_path: Path, published_path: Path, copy: Callable[[duckdb.DuckDBPyConnection], list[str]]
+) -> list[str]:
+    """Build a new file beside `published_path` with `copy` (the build file attached read-only as
+    `build`), make it durable, and rename it into place: readers see the old file or the new, whole."""
     published_path.parent.mkdir(parents=True, exist_ok=True)
     staged = published_path.with_name(f".{published_path.name}.{os.getpid()}.tmp")
     staged.unlink(missing_ok=True)
-    with duckdb.connect(str(staged)) as con:
-        con.execute(f"attach {_sql_string(str(build_path))} as build (read_only)")
-        found = con.execute(
+    try:
+        with duckdb.connect(str(staged)) as con:
+            con.execute(f"attach {_sql_string(str(build_path))} as build (read_only)")
+            published = copy(con)
+            con.execute("detach build")
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    _fsync(staged)
+    os.replace(staged, published_path)
+    _fsync(published_path.parent)
+    return published
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [
+        (str(schema), str(table))
+        for schema, table in con.execute(
             "select table_schema, table_name from information_schema.tables where table_catalog = 'build' "
             "and table_schema in (select unnest(?)) and table_type = 'BASE TABLE' order by 1, 2",
             [list(schemas)],
         ).fetchall()
-        if any(schema == schemas[0] for schema, _ in found):
-            for schema in sorted({schema for schema, _ in found}):
-                con.execute(f'create schema "{schema}"')
-            for schema, table in found:
-                con.execute(f'create table "{schema}"."{table}" as select * from build."{schema}"."{table}"')
-        con.execute("detach build")
-    if not any(schema == schemas[0] for schema, _ in found):
-        staged.unlink()
-        raise RuntimeError(f"nothing to publish: {build_path} has no tables in schema {schemas[0]!r}")
-    _fsync(staged)
-    os.replace(staged, published_path)
-    _fsync(published_path.parent)
-    return [f"{schema}.{table}" for schema, table in found]
+    ]
 
 
-def publish_postgres(con: PgConnection, build: str = BUILD_SCHEMA, published: str = PUBLISHED_SCHEMA) -> None:
-    """Swap `build` in as `published` in one transaction: readers see the old marts or the new."""
+def publish_postgres(
+    con: PgConnection,
+    build: str = BUILD_SCHEMA,
+    published: str = PUBLISHED_SCHEMA,
+    *,
+    readers: Callable[[PgCursor], None] | None = None,
+) -> None:
+    """Swap `build` in as `published` in one transaction: readers see the old marts or the new. `readers`
+    grants read access on the new schema inside that transaction, so no reader ever loses it."""
     previous = sql.Identifier(_PREVIOUS_SCHEMA)
     with con, con.cursor() as cursor:
         if not _schema_exists(cursor, build):
@@ -69,6 +115,8 @@ def publish_postgres(con: PgConnection, build: str = BUILD_SCHEMA, published: st
             sql.SQL("alter schema {} rename to {}").format(sql.Identifier(build), sql.Identifier(published))
         )
         cursor.execute(sql.SQL("drop schema if exists {} cascade").format(previous))
+        if readers is not None:
+            readers(cursor)
 
 
 def duckdb_row_counts(path: Path, schemas: tuple[str, ...] = (PUBLISHED_SCHEMA,)) -> dict[str, int]:

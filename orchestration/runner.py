@@ -130,27 +130,3 @@ def pipeline_run_rows(record: RunRecord) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def record_pipeline_run(settings: Settings, services: Services, record: RunRecord) -> int:
-    """Merge the run into the warehouse's `ops.pipeline_runs` (keyed by run and step); return the rows.
-
-    Called after the run, when the warehouse is free (DuckDB allows one writer per file)."""
-    import dlt
-
-    rows = pipeline_run_rows(record)
-    resource = dlt.resource(
-        rows,
-        name="pipeline_runs",
-        primary_key=("run_id", "step"),
-        write_disposition="merge",
-        columns={"row_counts": {"data_type": "json"}, "error": {"data_type": "text", "nullable": True}},
-    )
-    pipeline = dlt.pipeline(
-        pipeline_name="ops_runs",
-        destination=services.warehouse.dlt_destination(),
-        dataset_name="ops",
-        pipelines_dir=str(settings.dlt_dir),
-    )
-    pipeline.run(resource)
-    return len(rows)

@@ -6,6 +6,7 @@ configuration on their own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,13 +15,15 @@ from orchestration.settings import Settings
 from security.audit import AuditTrail, default_actor
 from security.bootstrap import ensure_embedded_secrets
 from security.credentials import _endpoint
+from security.reader_access import ensure_reader_role, grant_schema_read
 from security.redaction import install_redaction
-from security.secret_names import LAKE_ACCESS_KEY, LAKE_SECRET_KEY, PG_PASSWORD
+from security.secret_names import LAKE_ACCESS_KEY, LAKE_SECRET_KEY, PG_PASSWORD, PG_READER_PASSWORD
 from security.vault import Vault
 
 if TYPE_CHECKING:  # dlt is imported where a destination is built, after the CLI prepared the process
     from dlt.common.destination import Destination
     from psycopg2.extensions import connection as PgConnection
+    from psycopg2.extensions import cursor as PgCursor
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,24 @@ class Services:
     warehouse: Warehouse
     vault: Vault
     audit: AuditTrail
+
+    def grant_reader(self, cursor: PgCursor, schema: str, tables: Iterable[str] | None = None) -> None:
+        """Let the dashboard's and Grafana's read-only role (created on first use, its password from the
+        vault) read `tables` of `schema` (all when None), in the cursor's transaction; audited."""
+        role = self.warehouse.settings.pg_reader_user
+        tables = None if tables is None else tuple(tables)
+        password = self.vault.get(PG_READER_PASSWORD) if PG_READER_PASSWORD in self.vault else None
+        ensure_reader_role(cursor, role, password)
+        grant_schema_read(cursor, role, schema, tables)
+        self.audit.record(
+            "warehouse.grant",
+            target=f"{self.warehouse.describe()}#{schema}",
+            details={
+                "role": role,
+                "privilege": "select",
+                "tables": "all" if tables is None else sorted(tables),
+            },
+        )
 
 
 def vault_key(settings: Settings) -> str | None:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     pg_port: int = 5432
     pg_user: str = "postgres"
     pg_database: str = "cofre"
+    pg_reader_user: str = Field(
+        default="cofre_reader",
+        description="Login role of the dashboard and Grafana: SELECT on marts, gold and ops, nothing else.",
+    )
 
     # The lake: a local folder under the state directory (default) or an S3 prefix on MinIO/any S3.
     # S3 credentials are the vault entries lake_access_key / lake_secret_key, never settings.
@@ -93,6 +97,12 @@ class Settings(BaseSettings):
         """The published marts, opened read-only by readers; never the pipeline's own file (one writer per
         DuckDB file). Its name must differ from the `marts` schema, or DuckDB finds `marts.x` ambiguous."""
         return self.home / "warehouse" / "published" / "cofre_marts.duckdb"
+
+    @property
+    def published_ops_path(self) -> Path:
+        """Operational tables (runs, audit mirror, audit checks) for readers, republished after every run,
+        failed ones included, so the ops page never waits for a successful publish of the marts."""
+        return self.published_path.with_name("cofre_ops.duckdb")
 
     @property
     def generated_dir(self) -> Path:

@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 from dlt.extract.source import DltSource
+from psycopg2.extensions import cursor as PgCursor
 
 from ingestion.bcb_ipca import bcb_source
 from ingestion.olist_generator import generate_olist
@@ -213,8 +214,14 @@ def publish_marts(ctx: StepContext) -> StepResult:
         publish_duckdb(s.warehouse_path, s.published_path, schemas)
         counts, where = duckdb_row_counts(s.published_path, schemas), str(s.published_path)
     else:
-        with closing(ctx.services.warehouse.connect_postgres()) as con:
-            publish_postgres(con)
+        services = ctx.services
+
+        def grant_readers(cursor: PgCursor) -> None:
+            for schema in (PUBLISHED_SCHEMA, GOLD_SCHEMA):
+                services.grant_reader(cursor, schema)
+
+        with closing(services.warehouse.connect_postgres()) as con:
+            publish_postgres(con, readers=grant_readers)
             counts = {f"{PUBLISHED_SCHEMA}.{t}": n for t, n in postgres_row_counts(con).items()}
         where = f"{ctx.services.warehouse.describe()}#{PUBLISHED_SCHEMA}"
     ctx.services.audit.record("marts.publish", target=where, details={"run_id": ctx.run_id, "rows": counts})

@@ -1,8 +1,9 @@
 """First-run secrets of the embedded default, generated so that no one has to invent or type them.
 
-Only secrets cofre itself owns are generated: the masking key, the audit key and the lake's S3
-credentials. Credentials issued by someone else (an OpenWeather API key, a PostgreSQL server's
-password) are left to the user, who adds them with `cofre vault set`.
+Only secrets cofre itself owns are generated: the masking key, the audit key, the lake's S3
+credentials and the password of the read-only role cofre creates for the dashboard and Grafana.
+Credentials issued by someone else (an OpenWeather API key, a PostgreSQL server's password) are left to
+the user, who adds them with `cofre vault set`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ import secrets
 import string
 
 from security.keys import encode_b64
-from security.secret_names import AUDIT_HMAC_KEY, LAKE_ACCESS_KEY, LAKE_SECRET_KEY, MASKING_KEY
+from security.secret_names import (
+    AUDIT_HMAC_KEY,
+    LAKE_ACCESS_KEY,
+    LAKE_SECRET_KEY,
+    MASKING_KEY,
+    PG_READER_PASSWORD,
+)
 from security.vault import Vault
 
 _ACCESS_KEY_ALPHABET = string.ascii_uppercase + string.digits
@@ -31,6 +38,7 @@ EMBEDDED_SECRETS = {
     AUDIT_HMAC_KEY: _random_key,
     LAKE_ACCESS_KEY: _access_key_id,
     LAKE_SECRET_KEY: lambda: secrets.token_urlsafe(30),
+    PG_READER_PASSWORD: lambda: secrets.token_urlsafe(30),
 }
 """Entry name -> generator of a fresh value (256-bit keys as base64url; S3-shaped lake credentials)."""
 

@@ -17,6 +17,9 @@ LAKE_SECRET_KEY = "lake_secret_key"  # noqa: S105 (an entry name)
 PG_PASSWORD = "pg_password"  # noqa: S105 (an entry name)
 """Password of the PostgreSQL warehouse user, when the server requires one."""
 
+PG_READER_PASSWORD = "pg_reader_password"  # noqa: S105 (an entry name)
+"""Password of the read-only login role (Settings.pg_reader_user) of the dashboard and Grafana."""
+
 AIRFLOW_CONN_PREFIX = "airflow_conn_"
 AIRFLOW_VAR_PREFIX = "airflow_var_"
 """Entries served to Airflow: `airflow_conn_<conn_id>` (URI or JSON) and `airflow_var_<key>`."""

@@ -19,6 +19,9 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PROVIDERS__ENABLE_AIRFLOW_SECRETS"] = "false"  # credentials come from the cofre vault
 os.environ.pop("COFRE_VAULT_KEY", None)  # tests make their own keys
 os.environ.pop("COFRE_HOME", None)
+# PostgreSQL roles belong to the whole server, not to a test's database: each xdist worker gets its own
+# reader role, so two workers publishing at once never alter the same role (`tuple concurrently updated`).
+os.environ["COFRE_PG_READER_USER"] = f"cofre_reader_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 # py4j logs "Closing down clientserver connection" at INFO from __del__ during interpreter shutdown, after
 # pytest has closed the captured stream ("--- Logging error ---" noise in the CI log).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from orchestration.graph import Step, StepContext, StepGraph, StepResult, TableCount
@@ -65,22 +64,3 @@ def test_pipeline_runs_rows_hold_status_duration_and_rows() -> None:
     ]
     assert {r["run_id"] for r in rows} == {"r1"} and rows[1]["error"] == "boom"
     assert rows[0]["seconds"] == 1.5 and rows[0]["run_status"] == "failed"
-
-
-@pytest.mark.integration
-def test_record_pipeline_run_merges_into_ops(tmp_path: Path) -> None:
-    from orchestration.runner import record_pipeline_run
-    from orchestration.services import build_services
-    from orchestration.settings import Settings
-
-    settings = Settings(home=tmp_path / "state")
-    services = build_services(settings)
-    run = record("r1", {"files": "succeeded", "ingest": "failed"})
-    record_pipeline_run(settings, services, run)
-    run.steps[1] = StepRun("ingest", "succeeded", 2.0, StepResult(counts=[TableCount("raw", "x", 5)]))
-    record_pipeline_run(settings, services, run)  # the same run and step again: merged, not duplicated
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        rows = con.execute(
-            "select step, step_status, rows from ops.pipeline_runs order by position"
-        ).fetchall()
-    assert rows == [("files", "succeeded", 10), ("ingest", "succeeded", 5)]

@@ -29,12 +29,13 @@ def bootstrapped(vault: Vault) -> Vault:
 def test_bootstrap_creates_only_what_is_missing(vault: Vault) -> None:
     vault.set("masking_key", "kept-masking-key-value")
     created = ensure_embedded_secrets(vault)
-    assert created == ["audit_hmac_key", "lake_access_key", "lake_secret_key"]
+    assert created == ["audit_hmac_key", "lake_access_key", "lake_secret_key", "pg_reader_password"]
     assert vault.get("masking_key") == "kept-masking-key-value"
     assert ensure_embedded_secrets(vault) == []
     assert len(decode_b64(vault.get("audit_hmac_key"))) == 32
     assert len(vault.get("lake_access_key")) == 20 and vault.get("lake_access_key").isalnum()
     assert len(vault.get("lake_secret_key")) >= 40
+    assert len(vault.get("pg_reader_password")) >= 40 and vault.get("pg_reader_password").isascii()
     assert set(EMBEDDED_SECRETS) <= set(vault.names())
     assert "openweather_api_key" not in vault.names()
 
