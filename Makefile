@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat uv.lock pyproject.toml | sha256sum | cut
 export RUNTIME__DLTHUB_TELEMETRY := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-fast lint format bench airflow docs clean
+.PHONY: install run test test-fast lint format bench airflow docs dashboard clean
 
 ## install: create .venv and install the exact versions of uv.lock (only when the lock changed)
 install: $(STAMP)
@@ -48,6 +48,10 @@ bench: install
 ## airflow: Airflow standalone on the embedded default (UI on localhost:8080, AIRFLOW_HOME in the state dir)
 airflow: install
 	$(BIN)/cofre airflow standalone
+
+## dashboard: the Streamlit dashboard on the published marts (http://127.0.0.1:8501; needs a `make run` first)
+dashboard: install
+	$(BIN)/cofre dashboard $(ARGS)
 
 ## docs: build and serve the dbt docs site
 docs: install

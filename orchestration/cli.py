@@ -18,6 +18,7 @@ from rich.console import Console
 from orchestration.cli_state import CliState, state_of
 from orchestration.commands import airflow as airflow_commands
 from orchestration.commands import audit, lake, lifecycle, vault
+from orchestration.commands.dashboard import dashboard
 from orchestration.settings import Settings
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(lake.app, name="lake")
 app.add_typer(lifecycle.app, name="lifecycle")
 app.add_typer(airflow_commands.app, name="airflow")
+app.command()(dashboard)
 console = Console()
 
 HomeOption = Annotated[

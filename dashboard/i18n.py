@@ -1,0 +1,217 @@
+"""Labels in Portuguese and English, and number formats of each language.
+
+Every text a user reads goes through `label`, so a page can never mix the two languages: a missing key
+fails loudly (KeyError) in the tests rather than showing a key or a half-translated page.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Language = Literal["pt", "en"]
+LANGUAGES: tuple[Language, ...] = ("pt", "en")
+LANGUAGE_NAMES: dict[Language, str] = {"pt": "Português", "en": "English"}
+
+LABELS: dict[str, tuple[str, str]] = {
+    # key: (pt, en)
+    "app_title": ("cofre · painel", "cofre · dashboard"),
+    "language": ("Idioma", "Language"),
+    "filters": ("Filtros", "Filters"),
+    "period": ("Período", "Period"),
+    "state": ("Estado", "State"),
+    "category": ("Categoria", "Category"),
+    "all": ("Todos", "All"),
+    # page titles
+    "page_overview": ("Visão geral", "Overview"),
+    "page_sales": ("Vendas: nominal e real", "Sales: nominal and constant"),
+    "page_categories": ("Categorias", "Categories"),
+    "page_geography": ("Geografia", "Geography"),
+    "page_delivery": ("Entregas por rota", "Delivery by route"),
+    "page_sellers": ("Vendedores", "Sellers"),
+    "page_customers": ("Coortes e RFM", "Cohorts and RFM"),
+    "page_weather": ("Clima nas capitais", "Weather in the capitals"),
+    "page_operations": ("Qualidade e operação", "Data quality and operations"),
+    # empty states and errors
+    "no_marts": (
+        "Nenhum dado publicado ainda — execute `cofre run` e recarregue esta página.",
+        "No published data yet — run `cofre run`, then reload this page.",
+    ),
+    "no_runs": (
+        "Nenhuma execução registrada ainda — execute `cofre run`.",
+        "No run recorded yet — run `cofre run`.",
+    ),
+    "no_rows": (
+        "Nenhum dado para estes filtros: amplie o período ou escolha outro estado/categoria.",
+        "No data for these filters: widen the period or pick another state/category.",
+    ),
+    "page_error": (
+        "Não foi possível carregar esta página ({kind}). Se uma publicação estava em andamento, recarregue "
+        "em instantes; senão, execute `cofre doctor`. Os detalhes estão no log do painel.",
+        "Could not load this page ({kind}). If a publish was under way, reload in a moment; otherwise run "
+        "`cofre doctor`. The details are in the dashboard's log.",
+    ),
+    "download_csv": ("Baixar CSV", "Download CSV"),
+    # overview
+    "gmv": ("GMV", "GMV"),
+    "orders": ("Pedidos", "Orders"),
+    "avg_ticket": ("Ticket médio", "Average ticket"),
+    "customers": ("Clientes", "Customers"),
+    "on_time": ("Entrega no prazo", "On-time delivery"),
+    "avg_review": ("Avaliação média", "Average review"),
+    "comparison": (
+        "Comparado ao período anterior de mesma duração: {start} a {end}.",
+        "Compared with the previous period of equal length: {start} to {end}.",
+    ),
+    "no_previous": (
+        "Sem pedidos no período anterior de mesma duração ({start} a {end}): nada a comparar.",
+        "No orders in the previous period of equal length ({start} to {end}): nothing to compare with.",
+    ),
+    "gmv_note": (
+        "GMV = soma de preço + frete dos itens dos pedidos feitos no período (todos os status).",
+        "GMV = sum of item price + freight of the orders placed in the period (every status).",
+    ),
+    "metric": ("Indicador", "Metric"),
+    "current": ("Atual", "Current"),
+    "previous": ("Anterior", "Previous"),
+    # sales
+    "month": ("Mês", "Month"),
+    "nominal_brl": ("R$ nominal", "Nominal BRL"),
+    "constant_brl": ("R$ constante", "Constant BRL"),
+    "series": ("Série", "Series"),
+    "revenue": ("Receita", "Revenue"),
+    "sales_note": (
+        "R$ constante: valores deflacionados pelo IPCA para reais de {base} (fonte: BCB, série 433).",
+        "Constant BRL: values deflated by IPCA to reais of {base} (source: BCB, series 433).",
+    ),
+    # categories
+    "items": ("Itens", "Items"),
+    "top_categories": ("Categorias por receita", "Categories by revenue"),
+    "cooccurrence": ("Categorias compradas juntas", "Categories bought together"),
+    "category_a": ("Categoria A", "Category A"),
+    "category_b": ("Categoria B", "Category B"),
+    "orders_together": ("Pedidos juntos", "Orders together"),
+    "lift": ("Lift", "Lift"),
+    # geography
+    "region": ("Região", "Region"),
+    "state_grid": ("Receita por estado (mosaico, sem mapa externo)", "Revenue by state (tile grid, no map)"),
+    "by_region": ("Receita por região", "Revenue by region"),
+    "state_name": ("Nome", "Name"),
+    "late_share": ("Atrasos", "Late share"),
+    "delivery_days": ("Dias de entrega (média)", "Delivery days (mean)"),
+    # delivery
+    "seller_state": ("Estado do vendedor", "Seller state"),
+    "customer_state": ("Estado do cliente", "Customer state"),
+    "shipments": ("Envios", "Shipments"),
+    "median_days": ("Mediana (dias)", "Median (days)"),
+    "p90_days": ("P90 (dias)", "P90 (days)"),
+    "routes_heatmap": ("Mediana de dias por rota", "Median days by route"),
+    "delivery_note": (
+        "Rotas vendedor → cliente de todo o histórico (agregado Spark); o filtro de estado vale para as "
+        "duas pontas.",
+        "Seller → customer routes over the whole history (Spark aggregate); the state filter matches "
+        "either end.",
+    ),
+    # sellers
+    "seller": ("Vendedor", "Seller"),
+    "on_time_rate": ("No prazo", "On time"),
+    "cancellation_rate": ("Cancelamentos", "Cancellations"),
+    "best_rank": ("Melhor posição no estado", "Best rank in state"),
+    "months": ("Meses", "Months"),
+    "sellers_note": (
+        "Meses do período escolhido; taxas ponderadas pelo número de pedidos.",
+        "Months of the chosen period; rates weighted by orders.",
+    ),
+    # customers
+    "cohort_month": ("Coorte (1ª compra)", "Cohort (first purchase)"),
+    "months_since_first": ("Meses desde a 1ª compra", "Months since first purchase"),
+    "retention": ("Retenção", "Retention"),
+    "cohort_size": ("Tamanho", "Size"),
+    "cohorts": ("Retenção por coorte", "Retention by cohort"),
+    "rfm_segments": ("Segmentos RFM", "RFM segments"),
+    "segment": ("Segmento", "Segment"),
+    "recency_days": ("Recência média (dias)", "Mean recency (days)"),
+    "frequency": ("Frequência média", "Mean frequency"),
+    "monetary": ("Valor médio (R$)", "Mean monetary (BRL)"),
+    "rfm_note": (
+        "Clientes aparecem só em agregados: nenhum identificador é exibido.",
+        "Customers appear only in aggregates: no identifier is shown.",
+    ),
+    # weather
+    "weather_missing": (
+        "O clima atual não está nos dados publicados: o pipeline o carrega até a camada staging "
+        "(`stg_openweather__current_weather`), mas nem marts nem gold o contêm, e este painel lê somente "
+        "dados publicados. Quando um mart `marts.fct_weather_current` for publicado, esta página o mostrará.",
+        "Current weather is not in the published data: the pipeline loads it as far as staging "
+        "(`stg_openweather__current_weather`), but neither marts nor gold holds it, and this dashboard "
+        "reads published data only. Once a `marts.fct_weather_current` mart is published, this page "
+        "shows it.",
+    ),
+    "city": ("Capital", "Capital"),
+    "temperature": ("Temperatura (°C)", "Temperature (°C)"),
+    "feels_like": ("Sensação (°C)", "Feels like (°C)"),
+    "humidity": ("Umidade (%)", "Humidity (%)"),
+    "conditions": ("Condições", "Conditions"),
+    "observed_at": ("Observado em", "Observed at"),
+    "origin": ("Origem", "Origin"),
+    # operations
+    "last_runs": ("Últimas execuções", "Last runs"),
+    "run": ("Execução", "Run"),
+    "run_status": ("Status", "Status"),
+    "started_at": ("Início", "Started"),
+    "seconds": ("Segundos", "Seconds"),
+    "steps": ("Etapas", "Steps"),
+    "failed_step": ("Etapa com falha", "Failed step"),
+    "step_durations": ("Duração das etapas", "Step durations"),
+    "step": ("Etapa", "Step"),
+    "rows": ("Linhas", "Rows"),
+    "error": ("Erro", "Error"),
+    "gates": ("Resultados dos gates de qualidade", "Quality gate results"),
+    "gate": ("Gate", "Gate"),
+    "outcome": ("Resultado", "Outcome"),
+    "failures": ("Falhas", "Failures"),
+    "when": ("Quando", "When"),
+    "audit_status": ("Trilha de auditoria", "Audit trail"),
+    "audit_ok": (
+        "Íntegra: {events} eventos verificados em {checked_at}.",
+        "Intact: {events} events verified at {checked_at}.",
+    ),
+    "audit_broken": (
+        "FALHOU na verificação de {checked_at}: {reason}. Execute `cofre audit verify`.",
+        "FAILED verification at {checked_at}: {reason}. Run `cofre audit verify`.",
+    ),
+    "audit_unknown": (
+        "Nenhuma verificação registrada ainda.",
+        "No verification recorded yet.",
+    ),
+    "freshness": ("Atualidade", "Freshness"),
+    "last_success": ("Última execução bem-sucedida", "Last successful run"),
+    "age": ("há {age}", "{age} ago"),
+    "never": ("nunca", "never"),
+    "newest_order": ("Pedido mais recente", "Newest order"),
+    "run_steps_of": ("Etapas da execução", "Steps of run"),
+}
+
+
+def label(key: str, language: Language, **values: object) -> str:
+    """The text of `key` in `language`, with `{placeholders}` filled from `values`."""
+    pt, en = LABELS[key]
+    text = pt if language == "pt" else en
+    return text.format(**values) if values else text
+
+
+def number(value: float | None, language: Language, decimals: int = 0) -> str:
+    """A number grouped the way each language writes it: 1.234,5 in Portuguese, 1,234.5 in English."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    return text.translate(str.maketrans(",.", ".,")) if language == "pt" else text
+
+
+def brl(value: float | None, language: Language) -> str:
+    """Money in reais, formatted for the language."""
+    return "—" if value is None else "R$ " + number(value, language, 2)
+
+
+def percent(value: float | None, language: Language, decimals: int = 1) -> str:
+    """A share (0..1) as a percentage."""
+    return "—" if value is None else number(value * 100, language, decimals) + " %"

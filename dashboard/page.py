@@ -1,0 +1,152 @@
+"""What every page shares: its context (settings, reader, language), the error boundary, the sidebar
+filters and the CSV download of its main table.
+
+A page script is `run_page(TITLE_KEY, render, needs=(...))`. The boundary shows the page title, an empty
+state when the data the page needs is not published yet, and a short message instead of a stack trace when
+anything fails (the details go to the log, i.e. the terminal of `cofre dashboard`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import queries
+from dashboard.data import Reader, Schema
+from dashboard.i18n import Language, label
+from orchestration.settings import Settings
+
+log = logging.getLogger("cofre.dashboard")
+
+SETTINGS_KEY = "cofre_settings"
+LANGUAGE_KEY = "cofre_language"
+FILTER_KEYS = ("filter_period", "filter_state", "filter_category")
+"""Widget keys of the sidebar filters: the same on every page, and kept for the session, so a choice
+follows the user from page to page."""
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a page needs: the settings read by app.py, a reader of the published data, the language."""
+
+    settings: Settings
+    reader: Reader
+    language: Language
+
+    def t(self, key: str, **values: object) -> str:
+        return label(key, self.language, **values)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's choices; None means "all"."""
+
+    start: date
+    end: date
+    state: str | None = None
+    category: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "state": self.state, "category": self.category}
+
+    def month_params(self) -> dict[str, Any]:
+        """The period as 'YYYY-MM' bounds, for gold tables kept by month."""
+        return {
+            "start_month": self.start.strftime("%Y-%m"),
+            "end_month": self.end.strftime("%Y-%m"),
+            "state": self.state,
+        }
+
+    def previous(self) -> Filters:
+        """The period of equal length just before this one, same state and category."""
+        length = self.end - self.start + timedelta(days=1)
+        return Filters(self.start - length, self.start - timedelta(days=1), self.state, self.category)
+
+
+def current_context() -> PageContext:
+    """The context app.py stored for this run (settings are read once per run, at the app's edge)."""
+    settings: Settings = st.session_state[SETTINGS_KEY]
+    return PageContext(settings, Reader(settings), st.session_state.get(LANGUAGE_KEY, "pt"))
+
+
+def run_page(
+    title_key: str, render: Callable[[PageContext], None], *, needs: Sequence[Schema] = ("marts",)
+) -> None:
+    """Render one page inside the error boundary: title, empty state, or the page itself."""
+    ctx = current_context()
+    st.title(ctx.t(title_key))
+    try:
+        missing = [schema for schema in needs if not ctx.reader.available(schema)]
+        if missing:
+            st.info(ctx.t("no_runs" if missing == ["ops"] else "no_marts"), icon=":material/info:")
+            return
+        render(ctx)
+    except Exception as error:  # the page boundary: users get a short message, the log gets the details
+        log.exception("dashboard page %s failed", title_key)
+        st.error(ctx.t("page_error", kind=type(error).__name__), icon=":material/error:")
+
+
+def sidebar_filters(
+    ctx: PageContext, *, period: bool = True, state: bool = True, category: bool = True
+) -> Filters:
+    """Draw the filters this page uses in the sidebar and return the choices."""
+    bounds = ctx.reader.frame(queries.DATE_BOUNDS).iloc[0]
+    first, last = _as_date(bounds["first_day"]), _as_date(bounds["last_day"])
+    start, end = first, last
+    st.sidebar.header(ctx.t("filters"))
+    if period and first is not None and last is not None:
+        kept = st.session_state.get(FILTER_KEYS[0])
+        if not (isinstance(kept, tuple) and kept and all(first <= day <= last for day in kept)):
+            st.session_state[FILTER_KEYS[0]] = (first, last)  # first visit, or a publish moved the bounds
+        chosen = st.sidebar.date_input(
+            ctx.t("period"), min_value=first, max_value=last, key=FILTER_KEYS[0], persist_state="session"
+        )
+        if isinstance(chosen, tuple | list) and len(chosen) == 2:  # one date while the user is choosing
+            start, end = chosen[0], chosen[1]
+    chosen_state = None
+    if state:
+        states = ctx.reader.frame(queries.STATES)
+        names = dict(zip(states["state_code"], states["state_name"], strict=True))
+        chosen_state = st.sidebar.selectbox(
+            ctx.t("state"),
+            [None, *names],
+            format_func=lambda code: ctx.t("all") if code is None else f"{code} · {names[code]}",
+            key=FILTER_KEYS[1],
+            persist_state="session",
+        )
+    chosen_category = None
+    if category:
+        categories = ctx.reader.frame(queries.CATEGORIES)
+        shown = "category_name_pt" if ctx.language == "pt" else "category_name_en"
+        names = dict(zip(categories["category_name_en"], categories[shown], strict=True))
+        chosen_category = st.sidebar.selectbox(
+            ctx.t("category"),
+            [None, *names],
+            format_func=lambda key: ctx.t("all") if key is None else names[key],
+            key=FILTER_KEYS[2],
+            persist_state="session",
+        )
+    return Filters(start or date.today(), end or date.today(), chosen_state, chosen_category)
+
+
+def download(ctx: PageContext, frame: pd.DataFrame, name: str) -> None:
+    """A CSV download of the page's main table (UTF-8 with BOM, so spreadsheet tools read the accents)."""
+    st.download_button(
+        ctx.t("download_csv"),
+        frame.to_csv(index=False).encode("utf-8-sig"),
+        file_name=f"cofre_{name}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or pd.isna(value):
+        return None
+    return value.date() if isinstance(value, pd.Timestamp) else value

@@ -1,0 +1,161 @@
+"""A headless Chromium driven through Debian's chromedriver with the W3C WebDriver protocol (JSON over
+HTTP, standard library only: no selenium in the lock).
+
+Why not `chromium --screenshot --virtual-time-budget`: Streamlit renders in the browser from messages on a
+websocket, and virtual time does not wait for them, so the CLI captures the empty app skeleton. Through
+WebDriver the test waits for the page's own title to be in the document, then for the app to stop running.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROME_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
+)
+INSTALL_HINT = (
+    "Debian's chromium and chromium-driver are needed: "
+    "apt-get install -y chromium chromium-driver (.ci/run installs them)"
+)
+# True while Streamlit is still running the script or drawing: its status widget, or element skeletons.
+_BUSY_SCRIPT = (
+    'return document.querySelector(\'[data-testid="stStatusWidget"], [data-testid="stSkeleton"], '
+    '[data-testid="stAppSkeleton"]\') !== null'
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def missing_browser() -> str | None:
+    """Why the browser cannot run here, or None."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if shutil.which(path) is None:
+            return f"{path} not found. {INSTALL_HINT}"
+    return None
+
+
+@dataclass
+class Browser:
+    """One WebDriver session of headless Chromium."""
+
+    endpoint: str
+    session: str
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        return _request(method, f"{self.endpoint}/session/{self.session}{path}", body)
+
+    def open(self, url: str) -> None:
+        self._call("POST", "/url", {"url": url})
+
+    def script(self, source: str) -> Any:
+        return self._call("POST", "/execute/sync", {"script": source, "args": []})
+
+    def text(self) -> str:
+        return str(self.script("return document.body ? document.body.innerText : ''"))
+
+    def screenshot(self) -> bytes:
+        return base64.b64decode(self._call("GET", "/screenshot"))
+
+    def headings(self) -> str:
+        """The text of the main area's h1 headings (the page title; the menu holds every title too)."""
+        return str(
+            self.script(
+                "return Array.from(document.querySelectorAll('[data-testid=\"stMain\"] h1'))"
+                ".map(e => e.innerText).join('\\n')"
+            )
+        )
+
+    def wait_for_heading(self, expected: str, timeout_s: float = 60.0) -> float:
+        """Wait until the page's heading says `expected` and the app has stopped running; return the
+        seconds waited."""
+        started = time.monotonic()
+        settled = 0
+        while time.monotonic() - started < timeout_s:
+            if expected in self.headings() and not self.script(_BUSY_SCRIPT):
+                settled += 1
+                if settled >= 2:  # two quiet polls in a row: charts drawn, no rerun pending
+                    return time.monotonic() - started
+            else:
+                settled = 0
+            time.sleep(0.25)
+        raise TimeoutError(
+            f"heading {expected!r} not rendered within {timeout_s:.0f} s; page text: {self.text()[:500]!r}"
+        )
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Start chromedriver and a headless Chromium session; stop both afterwards."""
+    port = free_port()
+    driver = subprocess.Popen(
+        [CHROMEDRIVER, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(endpoint)
+        created = _request(
+            "POST",
+            f"{endpoint}/session",
+            {
+                "capabilities": {
+                    "alwaysMatch": {
+                        "browserName": "chrome",
+                        "goog:chromeOptions": {"binary": CHROMIUM, "args": list(CHROME_ARGS)},
+                    }
+                }
+            },
+        )
+        browser = Browser(endpoint, created["sessionId"])
+        try:
+            yield browser
+        finally:
+            _request("DELETE", f"{endpoint}/session/{browser.session}")
+    finally:
+        driver.terminate()
+        driver.wait(timeout=10)
+
+
+def _wait_ready(endpoint: str, timeout_s: float = 20.0) -> None:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        try:
+            if _request("GET", f"{endpoint}/status").get("ready"):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"chromedriver did not start within {timeout_s:.0f} s")
+
+
+def _request(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 (http to the local chromedriver only)
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 (local chromedriver)
+            return json.loads(response.read() or b"{}").get("value")
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"WebDriver {method} {url}: {error.read()[:500]!r}") from None

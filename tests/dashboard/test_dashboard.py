@@ -1,0 +1,377 @@
+"""The dashboard on real data: one real pipeline run (scale 0.01) per module, read by Streamlit's AppTest
+and by a headless Chromium against `streamlit run`, started exactly as `cofre dashboard` starts it.
+
+Screenshots land in test-artifacts/dashboard/ (git-ignored, removed by `make clean`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from dashboard import queries
+from dashboard.data import driver_sql
+from dashboard.i18n import LABELS, label
+from dashboard.navigation import APP_DIR, APP_SCRIPT, PAGES, PageSpec
+from orchestration.commands.dashboard import settings_environment, streamlit_command, streamlit_environment
+from orchestration.settings import Settings
+from tests.dashboard.browser import Browser, chromium, free_port, missing_browser
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "dashboard"
+PERIOD = (date(2017, 4, 1), date(2017, 12, 31))
+"""A period inside the generated data whose previous period of equal length (2016-06-30..2017-03-31) has
+orders in every state the test filters on."""
+
+
+@pytest.fixture(scope="module")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state directory built by the real pipeline: published marts, gold and ops files."""
+    home = tmp_path_factory.mktemp("dashboard-state")
+    env = {**os.environ, "COFRE_HOME": str(home)}
+    cofre = str(Path(sys.executable).with_name("cofre"))
+    run = subprocess.run(
+        [cofre, "run", "--scale", "0.01", "--seed", "7"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert run.returncode == 0, f"cofre run failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    return home
+
+
+def app_test(home: Path, monkeypatch: pytest.MonkeyPatch, language: str = "pt") -> AppTest:
+    """The app as a user first opens it, on the state directory `home`."""
+    monkeypatch.setenv("COFRE_HOME", str(home))
+    at = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
+    at.run()
+    if language != "pt":
+        at.sidebar.selectbox(key="cofre_language").set_value(language).run()
+    return at
+
+
+def assert_clean(at: AppTest, page: str) -> None:
+    assert not at.exception, f"{page}: {[e.value for e in at.exception]}"
+    assert not at.error, f"{page}: {[e.value for e in at.error]}"
+
+
+@pytest.mark.integration
+def test_every_page_renders_on_real_data(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_test(state_dir, monkeypatch)
+    for page in PAGES:
+        at.switch_page(page.script).run()
+        assert_clean(at, page.url_path)
+        assert [t.value for t in at.title] == [label(page.title_key, "pt")]
+        infos = " ".join(i.value for i in at.info)
+        assert "cofre run" not in infos, f"{page.url_path} shows an empty state on a built state dir: {infos}"
+        if page.url_path == "weather":  # no weather mart is published yet: the page says so
+            assert "fct_weather_current" in infos
+        elif page.url_path != "operations":
+            assert at.dataframe or at.metric, f"{page.url_path} shows no table or figure"
+
+
+@pytest.mark.integration
+def test_operations_page_shows_the_run_and_the_audit_check(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = next(state_dir.joinpath("runs").glob("*.json")).stem
+    at = app_test(state_dir, monkeypatch, language="en")
+    at.switch_page("views/operations.py").run()
+    assert_clean(at, "operations")
+    runs = at.dataframe[0].value
+    assert run_id in set(runs["Run"]) and set(runs["Status"]) == {"succeeded"}
+    assert [s.value for s in at.success] == [
+        f"Intact: {events} events verified at {checked_at}." for events, checked_at in audit_check(state_dir)
+    ]
+    gates = at.dataframe[-1].value
+    assert "success" in set(gates["Outcome"])
+
+
+def audit_check(home: Path) -> list[tuple[int, str]]:
+    """The audit verification the run published, read directly from the published ops file."""
+    with duckdb.connect(str(Settings(home=home).published_ops_path), read_only=True) as con:
+        row = con.execute("select events, checked_at from audit_checks").fetchone()
+    assert row is not None
+    return [(int(row[0]), str(row[1])[:19])]
+
+
+def warehouse_kpis(
+    home: Path, start: date, end: date, state: str | None, category: str | None
+) -> dict[str, float]:
+    """The overview's figures computed independently (pandas over two plain reads of the pipeline's own
+    warehouse file), by their definitions: GMV is price + freight of the items (of the category) of the
+    orders placed in the period (in the state, with an item of the category)."""
+    with duckdb.connect(str(Settings(home=home).warehouse_path), read_only=True) as con:
+        orders = con.execute(
+            "select o.order_id, o.purchase_date, o.is_late, o.review_score, c.customer_unique_token, "
+            "c.state_code from marts.fct_orders o left join marts.dim_customer c using (customer_key)"
+        ).df()
+        items = con.execute(
+            "select i.order_id, i.price + i.freight_value as value, p.category_name_en "
+            "from marts.fct_order_items i left join marts.dim_product p using (product_key)"
+        ).df()
+    placed = pd.to_datetime(orders["purchase_date"])
+    orders = orders[(placed >= pd.Timestamp(start)) & (placed <= pd.Timestamp(end))]
+    if state is not None:
+        orders = orders[orders["state_code"] == state]
+    if category is not None:
+        items = items[items["category_name_en"] == category]
+        orders = orders[orders["order_id"].isin(items["order_id"])]
+    items = items[items["order_id"].isin(orders["order_id"])]
+    delivered = orders["is_late"].dropna().astype(bool)
+    gmv = float(items["value"].sum())
+    return {
+        "GMV": gmv,
+        "Orders": float(len(orders)),
+        "Average ticket": gmv / items["order_id"].nunique(),
+        "Customers": float(orders["customer_unique_token"].nunique()),
+        "On-time delivery": float((~delivered).mean() * 100),
+        "Average review": float(orders["review_score"].dropna().mean()),
+    }
+
+
+def shown_number(text: str) -> float:
+    """A figure as the English overview prints it: 'R$ 1,234.56', '92.3 %', '4.05'."""
+    return float(re.sub(r"[^0-9.\-]", "", text))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("state", "category"), [(None, None), ("SP", None), (None, "health_beauty")])
+def test_overview_kpis_equal_the_warehouse(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch, state: str | None, category: str | None
+) -> None:
+    at = app_test(state_dir, monkeypatch, language="en")
+    at.sidebar.date_input(key="filter_period").set_value(PERIOD).run()
+    for key, choice in (("filter_state", state), ("filter_category", category)):
+        if choice is not None:  # AppTest sees the options as displayed ("SP · São Paulo")
+            box = at.sidebar.selectbox(key=key)
+            box.select_index(next(i for i, o in enumerate(box.options) if o.split(" · ")[0] == choice)).run()
+    assert_clean(at, "overview")
+    shown = {m.label: m for m in at.metric}
+    now = warehouse_kpis(state_dir, *PERIOD, state, category)
+    length = PERIOD[1] - PERIOD[0] + timedelta(days=1)
+    before = warehouse_kpis(state_dir, PERIOD[0] - length, PERIOD[0] - timedelta(days=1), state, category)
+    decimals = {"GMV": 2, "Average ticket": 2, "On-time delivery": 1, "Average review": 2}
+    assert set(shown) == set(now)
+    for name, expected in now.items():
+        places = decimals.get(name, 0)
+        assert shown_number(shown[name].value) == pytest.approx(round(expected, places), abs=10**-places), (
+            name
+        )
+        change = (expected - before[name]) / before[name] * 100
+        assert shown_number(shown[name].delta) == pytest.approx(round(change, 1), abs=0.1), name
+
+
+def test_every_page_shows_an_empty_state_before_the_first_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = app_test(tmp_path, monkeypatch)
+    for page in PAGES:
+        at.switch_page(page.script).run()
+        assert_clean(at, page.url_path)
+        infos = " ".join(i.value for i in at.info)
+        assert "cofre run" in infos, f"{page.url_path}: {infos!r}"
+    assert not any(tmp_path.iterdir()), "the dashboard wrote into the state directory"
+
+
+def test_a_failing_page_shows_a_short_message_not_a_stack_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = Settings(home=tmp_path).published_path
+    published.parent.mkdir(parents=True)
+    published.write_bytes(b"not a DuckDB file: a damaged copy")
+    at = app_test(tmp_path, monkeypatch)
+    for page in PAGES:
+        at.switch_page(page.script).run()
+        assert not at.exception, page.url_path
+        (message,) = [e.value for e in at.error]
+        assert message.startswith("Não foi possível carregar esta página (") and "Traceback" not in message
+
+
+def test_every_label_exists_in_both_languages_with_the_same_placeholders() -> None:
+    for key, (pt, en) in LABELS.items():
+        assert pt and en, key
+        assert set(re.findall(r"{(\w+)}", pt)) == set(re.findall(r"{(\w+)}", en)), key
+    assert {page.title_key for page in PAGES} <= set(LABELS)
+
+
+def test_queries_bind_parameters_in_each_drivers_style() -> None:
+    sql = "select cast(x as date) from t where a = :start and (:state is null or s = :state) and u = '10:30'"
+    assert driver_sql(sql, "duckdb").count("$state") == 2
+    assert driver_sql(sql, "postgres") == (
+        "select cast(x as date) from t where a = %(start)s and (%(state)s is null or s = %(state)s) "
+        "and u = '10:30'"
+    )
+
+
+def test_the_app_receives_the_commands_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(home=tmp_path, target="postgres", pg_port=5433, scale=0.5)
+    for name, value in settings_environment(settings).items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == settings
+
+
+# ---- headless Chromium against `streamlit run` -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served_app(state_dir: Path) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` as `cofre dashboard` starts it, on a free port; its base URL."""
+    port = free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = (ARTIFACTS / "streamlit.log").open("w")
+    server = subprocess.Popen(
+        streamlit_command(port),
+        env=streamlit_environment(Settings(home=state_dir)),
+        cwd=state_dir,  # the app's config must not depend on where it is started from
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, f"streamlit exited; see {ARTIFACTS / 'streamlit.log'}"
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        break
+            except OSError:
+                assert time.monotonic() < deadline, "streamlit did not answer /_stcore/health in 60 s"
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    problem = missing_browser()
+    if problem:
+        pytest.fail(problem)
+    with chromium() as session:
+        yield session
+
+
+SIDEBAR_PX = 320
+"""The sidebar's width in the 1400 px wide window: the non-blank check looks at the page, right of it."""
+
+
+def non_blank(png: Path) -> tuple[int, float]:
+    """Distinct colours and the share of pixels that are not (near) white, in the main area."""
+    pixels = np.asarray(Image.open(png).convert("RGB"))[:, SIDEBAR_PX:].reshape(-1, 3)
+    return len(np.unique(pixels, axis=0)), float((pixels.min(axis=1) < 235).mean())
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.url_path)
+def test_chromium_renders_every_page(served_app: str, browser: Browser, page: PageSpec) -> None:
+    browser.open(served_app + page.browser_path)
+    browser.wait_for_heading(label(page.title_key, "pt"))
+    assert label("page_error", "pt", kind="").split("(")[0] not in browser.text()
+    shot = ARTIFACTS / f"{page.url_path}.png"
+    shot.write_bytes(browser.screenshot())
+    colours, inked = non_blank(shot)
+    # Measured: a page showing only its title is ~0.4 % inked; the emptiest real page (weather's notice)
+    # ~1.5 %; a solid colour has 1 colour.
+    assert colours > 100 and inked > 0.01, f"{shot} looks blank: {colours} colours, {inked:.1%} inked"
+
+
+@pytest.mark.integration
+def test_the_screenshots_cover_every_page_of_the_apps_navigation(served_app: str, browser: Browser) -> None:
+    """The navigation as the running app draws it (its menu links) is exactly the list the screenshot
+    test walks, and every page script of the app is in it."""
+    browser.open(served_app + "/")
+    browser.wait_for_heading(label(PAGES[0].title_key, "pt"))
+    hrefs = browser.script(
+        "return Array.from(document.querySelectorAll('[data-testid=\"stSidebarNavLink\"]'))"
+        ".map(a => new URL(a.href).pathname)"
+    )
+    assert sorted(hrefs) == sorted(page.browser_path for page in PAGES)
+    scripts = {str(p.relative_to(APP_DIR)) for p in APP_DIR.glob("views/*.py") if p.name != "__init__.py"}
+    assert scripts == {page.script for page in PAGES}
+
+
+# ---- the same app on PostgreSQL, through the read-only role ----------------------------------------------
+
+PG_TYPES = {"VARCHAR": "text", "DOUBLE": "double precision", "JSON": "jsonb"}
+
+
+def copy_published_to_postgres(settings: Settings, database: str) -> None:
+    """Load the run's published marts, gold and ops tables into `database` (schemas of the same names),
+    as a PostgreSQL run publishes them, so both engines hold the same rows."""
+    import psycopg2
+    from psycopg2.extras import execute_values
+
+    with (
+        duckdb.connect(str(settings.published_path), read_only=True) as con,
+        closing(psycopg2.connect(host="127.0.0.1", user="postgres", dbname=database)) as pg,
+        pg,
+        pg.cursor() as cursor,
+    ):
+        con.execute(f"attach '{settings.published_ops_path}' as ops (read_only)")
+        tables = con.execute(queries.TABLES_DUCKDB).fetchall()
+        for schema, table in tables:
+            source = f'ops.main."{table}"' if schema == "ops" else f'"{schema}"."{table}"'
+            described = con.execute(f"describe select * from {source}").fetchall()
+            columns = ", ".join(f'"{name}" {PG_TYPES.get(kind, kind)}' for name, kind, *_ in described)
+            cursor.execute(f'create schema if not exists "{schema}"')
+            cursor.execute(f'create table "{schema}"."{table}" ({columns})')
+            rows = con.execute(f"select * from {source}").fetchall()
+            execute_values(cursor, f'insert into "{schema}"."{table}" values %s', rows)
+
+
+@pytest.mark.integration
+def test_postgres_through_the_reader_role_shows_the_same_pages(
+    state_dir: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg2
+
+    from orchestration.services import open_vault
+    from security.reader_access import ensure_reader_role, grant_schema_read
+    from security.secret_names import PG_READER_PASSWORD
+
+    duck = app_test(state_dir, monkeypatch, language="en")
+    expected = [(m.label, m.value) for m in duck.metric]
+    settings = Settings(home=state_dir)
+    copy_published_to_postgres(settings, pg_database)
+    role = f"cofre_reader_{pg_database[-10:]}"
+    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=pg_database)
+    try:
+        with admin, admin.cursor() as cursor:
+            ensure_reader_role(cursor, role, open_vault(settings).get(PG_READER_PASSWORD))
+            for schema in ("marts", "gold", "ops"):
+                grant_schema_read(cursor, role, schema)
+        for name, value in {"TARGET": "postgres", "PG_DATABASE": pg_database, "PG_READER_USER": role}.items():
+            monkeypatch.setenv(f"COFRE_{name}", value)
+        at = app_test(state_dir, monkeypatch, language="en")
+        assert [(m.label, m.value) for m in at.metric] == expected
+        for page in PAGES:
+            at.switch_page(page.script).run()
+            assert_clean(at, page.url_path)
+            assert "cofre run" not in " ".join(i.value for i in at.info), page.url_path
+    finally:
+        with admin, admin.cursor() as cursor:
+            cursor.execute(f'drop owned by "{role}"')
+            cursor.execute(f'drop role "{role}"')
+        admin.close()
