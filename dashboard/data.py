@@ -6,7 +6,8 @@
   files are replaced by atomic rename, so a connection lives for one query only, and cached results are
   keyed on the files' modification times: a new publish is visible at the next rerun.
 - PostgreSQL: the login role `Settings.pg_reader_user`, which can SELECT marts, gold and ops and nothing
-  else; its password (if the server needs one) is the vault entry `pg_reader_password`.
+  else; its password (if the server needs one) is the vault entry `pg_reader_password`, read once per
+  process and audited like every secret read.
 
 SQL names its parameters `:name`; `driver_sql` turns them into each driver's style, so every filter is a
 bound parameter and never text pasted into SQL. Avoid `%` in SQL (psycopg2 reserves it) and `::` casts
@@ -129,23 +130,34 @@ def _connect_duckdb(key: SourceKey) -> duckdb.DuckDBPyConnection:
 def _connect_postgres(settings: Settings) -> Any:
     import psycopg2
 
-    from orchestration.services import open_vault
-    from security.secret_names import PG_READER_PASSWORD
-
-    password = None
-    if settings.vault_path.exists():
-        vault = open_vault(settings)
-        password = vault.get(PG_READER_PASSWORD) if PG_READER_PASSWORD in vault else None
     con = psycopg2.connect(
         host=settings.pg_host,
         port=settings.pg_port,
         user=settings.pg_reader_user,
-        password=password,
+        password=_reader_password(str(settings.vault_path), settings),
         dbname=settings.pg_database,
         connect_timeout=10,
     )
     con.set_session(readonly=True, autocommit=True)
     return con
+
+
+@st.cache_resource(show_spinner=False)
+def _reader_password(vault_path: str, _settings: Settings) -> str | None:
+    """The reader role's password, read from the vault once per server process (keyed on the vault's
+    path), as every secret read is: a `secret.read` event in the audit trail, name only. None when the
+    vault or the entry is absent (a server that authenticates otherwise)."""
+    from orchestration.services import open_vault
+    from security.audit import AuditTrail, default_actor
+    from security.secret_names import PG_READER_PASSWORD
+
+    if not Path(vault_path).exists():
+        return None
+    vault = open_vault(_settings)
+    if PG_READER_PASSWORD not in vault:
+        return None
+    AuditTrail.for_vault(_settings.audit_path, vault, actor=f"dashboard:{default_actor()}")
+    return str(vault.get(PG_READER_PASSWORD))
 
 
 def _numeric(frame: pd.DataFrame) -> pd.DataFrame:

@@ -138,13 +138,10 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     # weather
     "weather_missing": (
-        "O clima atual não está nos dados publicados: o pipeline o carrega até a camada staging "
-        "(`stg_openweather__current_weather`), mas nem marts nem gold o contêm, e este painel lê somente "
-        "dados publicados. Quando um mart `marts.fct_weather_current` for publicado, esta página o mostrará.",
-        "Current weather is not in the published data: the pipeline loads it as far as staging "
-        "(`stg_openweather__current_weather`), but neither marts nor gold holds it, and this dashboard "
-        "reads published data only. Once a `marts.fct_weather_current` mart is published, this page "
-        "shows it.",
+        "O clima atual ainda não está nos dados publicados: rode `cofre run` para publicar "
+        "`marts.fct_weather_current`.",
+        "Current weather is not in the published data yet: run `cofre run` to publish "
+        "`marts.fct_weather_current`.",
     ),
     "city": ("Capital", "Capital"),
     "temperature": ("Temperatura (°C)", "Temperature (°C)"),

@@ -240,7 +240,7 @@ group by segment
 order by customers desc
 """
 
-# ---- weather (only once a weather mart is published) ---------------------------------------------------
+# ---- weather ---------------------------------------------------------------------------------------
 
 WEATHER_TABLE = "fct_weather_current"
 

@@ -1,8 +1,7 @@
-"""Current weather by state capital, once a weather mart is published.
+"""Current weather by state capital: the latest observation of each, from `marts.fct_weather_current`.
 
-The pipeline loads OpenWeather's snapshot of the 27 capitals into staging, but no mart or gold table holds
-it yet, and the dashboard reads published data only; until `marts.fct_weather_current` exists this page
-says so instead of reaching into the pipeline's own schemas.
+A published file from before that mart existed lacks it; the page then says to run the pipeline again
+instead of reaching into the pipeline's own schemas.
 """
 
 from __future__ import annotations

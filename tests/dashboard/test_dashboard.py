@@ -82,8 +82,8 @@ def test_every_page_renders_on_real_data(state_dir: Path, monkeypatch: pytest.Mo
         assert [t.value for t in at.title] == [label(page.title_key, "pt")]
         infos = " ".join(i.value for i in at.info)
         assert "cofre run" not in infos, f"{page.url_path} shows an empty state on a built state dir: {infos}"
-        if page.url_path == "weather":  # no weather mart is published yet: the page says so
-            assert "fct_weather_current" in infos
+        if page.url_path == "weather":  # the latest observation of each of the 27 capitals
+            assert len(at.dataframe[0].value) == 27
         elif page.url_path != "operations":
             assert at.dataframe or at.metric, f"{page.url_path} shows no table or figure"
 
@@ -292,7 +292,7 @@ def test_chromium_renders_every_page(served_app: str, browser: Browser, page: Pa
     shot = ARTIFACTS / f"{page.url_path}.png"
     shot.write_bytes(browser.screenshot())
     colours, inked = non_blank(shot)
-    # Measured: a page showing only its title is ~0.4 % inked; the emptiest real page (weather's notice)
+    # Measured: a page showing only its title is ~0.4 % inked; the emptiest real page
     # ~1.5 %; a solid colour has 1 colour.
     assert colours > 100 and inked > 0.01, f"{shot} looks blank: {colours} colours, {inked:.1%} inked"
 
@@ -348,6 +348,7 @@ def test_postgres_through_the_reader_role_shows_the_same_pages(
     import psycopg2
 
     from orchestration.services import open_vault
+    from security.audit import read_events
     from security.reader_access import ensure_reader_role, grant_schema_read
     from security.secret_names import PG_READER_PASSWORD
 
@@ -370,6 +371,12 @@ def test_postgres_through_the_reader_role_shows_the_same_pages(
             at.switch_page(page.script).run()
             assert_clean(at, page.url_path)
             assert "cofre run" not in " ".join(i.value for i in at.info), page.url_path
+        reads = [
+            e
+            for e in read_events(settings.audit_path)
+            if e["action"] == "secret.read" and e["target"] == PG_READER_PASSWORD
+        ]
+        assert [e["actor"].split(":")[0] for e in reads] == ["dashboard"]  # once per process, audited
     finally:
         with admin, admin.cursor() as cursor:
             cursor.execute(f'drop owned by "{role}"')
