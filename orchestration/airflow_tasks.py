@@ -2,11 +2,12 @@
 
 Each Airflow task runs ONE step of THE step graph (orchestration/steps.py) through `run_step`, with
 settings read from COFRE_* at the task's edge and services built per task, exactly as the embedded
-runner builds them; the `transform` step becomes a Cosmos DbtTaskGroup rendered from the dbt manifest
-(produced into the state directory by `cofre airflow manifest`, never by a parse), so every dbt model
-and its tests are tasks. Credentials never enter the DAG file or Airflow's database: the dbt
-environment (masking key, PostgreSQL password) is built from the vault at task run time, and Airflow's
-own connections and variables come from the vault through security.airflow_backend.
+runner builds them; the two dbt steps (`transform_silver`, `transform_marts`) become Cosmos DbtTaskGroups
+rendered from the dbt manifest (produced into the state directory by `cofre airflow manifest`, never by
+a parse), so every dbt model, seed and test is a task. Credentials never enter the DAG file or Airflow's
+database: the dbt tasks' profile comes from connection `cofre_warehouse`, which the secrets backend
+(security.airflow_backend) serves from the vault at run time, like Airflow's other connections and
+variables.
 
 Heavy imports (dlt, dbt, Cosmos) happen inside functions, and the DAG file reads the step graph's
 shape from a snapshot (`graph_snapshot`), so it parses in well under a second.
@@ -34,13 +35,14 @@ if TYPE_CHECKING:
     from cosmos import DbtTaskGroup
 
     from orchestration.graph import ProgressTask, StepGraph
+    from security.vault import Vault
 
 log = logging.getLogger(__name__)
 
 OWNER = "cofre"
 TAGS = ["cofre"]
-TRANSFORM_STEP = "transform"
-"""The one step rendered by Cosmos (one task per dbt model and test) instead of one Python task."""
+DBT_STEPS = ("transform_silver", "transform_marts")
+"""The steps rendered by Cosmos (one task per dbt model, seed and test) instead of one Python task each."""
 
 RETRIES = 2
 RETRY_DELAY = timedelta(seconds=30)
@@ -51,6 +53,8 @@ DBT_MODES = ("local", "watcher")
 DBT_MODE_VARIABLE = "COFRE_AIRFLOW_DBT_MODE"
 """Read by the DAG file (the edge): how Cosmos runs dbt, `local` (default) or `watcher`."""
 MAINTENANCE_TIMEOUT = timedelta(minutes=30)
+DBT_PROCESS_ENV = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false", "DO_NOT_TRACK": "1"}
+"""The non-secret environment of the dbt tasks' processes (the profile's secrets come with the profile)."""
 
 
 # -- the edge: settings and process environment ------------------------------------------------------
@@ -228,8 +232,15 @@ def manifest_path(settings: Settings) -> Path:
     return manifest_dir(settings) / "manifest.json"
 
 
+def dbt_selection(step: str) -> tuple[str, ...]:
+    """The `--select` of a dbt step's `dbt build`, which Cosmos renders the step's task group from."""
+    from orchestration.dbt import MARTS_SELECT, SILVER_SELECT
+
+    return {"transform_silver": SILVER_SELECT, "transform_marts": MARTS_SELECT}[step]
+
+
 def dbt_vars(settings: Settings) -> dict[str, str]:
-    """The vars the `transform` step passes: on PostgreSQL the marts are built into a private schema
+    """The vars the dbt steps pass: on PostgreSQL the marts are built into a private schema
     and published after the gates; on DuckDB into the project's default `marts_schema` (imported
     lazily: orchestration.publish pulls in psycopg2, too slow for a DAG file's parse)."""
     if settings.target != "postgres":
@@ -264,7 +275,8 @@ def manifest_is_current(settings: Settings) -> bool:
 
 def produce_manifest(settings: Settings) -> Path:
     """`dbt parse` into the state directory, kept where Cosmos renders from (not dbt's target/, which
-    every `dbt build` rewrites). The masking key reaches dbt only through its environment."""
+    every `dbt build` rewrites), the step-graph snapshot, and the connection the dbt tasks' profile comes
+    from (`store_warehouse_connection`). The masking key reaches dbt only through its environment."""
     prepare_environment()
     from orchestration.dbt import run_dbt
     from orchestration.services import build_services
@@ -280,6 +292,7 @@ def produce_manifest(settings: Settings) -> Path:
     os.replace(tmp, manifest_path(settings))
     (folder / "fingerprint").write_text(project_fingerprint(settings), encoding="utf-8")
     write_graph_snapshot(settings)
+    store_warehouse_connection(settings)
     return manifest_path(settings)
 
 
@@ -306,44 +319,68 @@ def ensure_manifest(settings: Settings) -> Path:
     return manifest_path(settings) if manifest_is_current(settings) else produce_manifest(settings)
 
 
-def inject_dbt_environment(context: Mapping[str, Any]) -> None:
-    """pre_execute hook of the Cosmos tasks: the dbt environment (masking key, PostgreSQL password)
-    built from the vault at run time (each read an audit event) and handed to this try of the operator
-    only. Nothing secret is in the DAG file, the serialized DAG or Airflow's database. Sensors (the
-    watcher mode's per-model tasks) run no dbt and get nothing."""
-    from airflow.sdk import BaseSensorOperator
+WAREHOUSE_CONN_ID = "cofre_warehouse"
+"""The Airflow connection the dbt tasks' profile comes from, served from the vault (airflow_profiles)."""
 
-    operator = context["task"]
-    if isinstance(operator, BaseSensorOperator) or not hasattr(operator, "env"):
-        return
-    from orchestration.dbt import dbt_environment
+
+def warehouse_connection(settings: Settings, vault: Vault) -> str:
+    """Connection `cofre_warehouse` as Airflow's connection JSON: where the warehouse is (settings) and
+    the secrets dbt needs there (vault): the masking key, and on PostgreSQL the password."""
+    from security.errors import SecretNotFound
+    from security.secret_names import MASKING_KEY, PG_PASSWORD
+
+    masking_key = vault.get(MASKING_KEY)
+    if settings.target == "duckdb":
+        return json.dumps(
+            {"conn_type": "duckdb", "host": str(settings.warehouse_path), "password": masking_key}
+        )
+    try:
+        password = vault.get(PG_PASSWORD)
+    except SecretNotFound:
+        password = ""  # trust authentication (a server on this machine)
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": settings.pg_host,
+            "port": settings.pg_port,
+            "login": settings.pg_user,
+            "password": password,
+            "schema": settings.pg_database,
+            "extra": {"masking_key": masking_key},
+        }
+    )
+
+
+def store_warehouse_connection(settings: Settings) -> str:
+    """Write connection `cofre_warehouse` into the vault (entry `airflow_conn_cofre_warehouse`), where
+    the secrets backend serves it: never into Airflow's database. Rewritten by every `cofre airflow
+    manifest`, so it follows the settings and the vault's secrets. Returns the entry's name."""
     from orchestration.services import open_vault
     from security.audit import AuditTrail, default_actor
-    from security.credentials import DBT_MASKING_KEY_VAR
-    from security.masking import duckdb_hmac_pads
-    from security.redaction import install_redaction
+    from security.secret_names import AIRFLOW_CONN_PREFIX
 
-    settings = load_settings()
     vault = open_vault(settings)
-    AuditTrail.for_vault(settings.audit_path, vault, actor=f"airflow:{default_actor()}")
-    env = dbt_environment(settings, vault)
-    key = env[DBT_MASKING_KEY_VAR]
-    install_redaction([key, *duckdb_hmac_pads(key)])
-    operator.env = {**(operator.env or {}), **env}
+    trail = AuditTrail.for_vault(settings.audit_path, vault, actor=f"airflow:{default_actor()}")
+    name = AIRFLOW_CONN_PREFIX + WAREHOUSE_CONN_ID
+    replaced = name in vault.names()
+    vault.set(name, warehouse_connection(settings, vault))
+    trail.record("secret.write", target=name, details={"replaced": replaced})
+    return name
 
 
 def dbt_task_group(
     settings: Settings,
+    step: str,
     *,
-    group_id: str = TRANSFORM_STEP,
     default_args: dict[str, Any] | None = None,
     mode: str = "local",
 ) -> DbtTaskGroup:
-    """The `transform` step as Cosmos tasks, rendered from the manifest (no `dbt ls` at parse time).
+    """dbt step `step` as Cosmos tasks, rendered from the manifest (no `dbt ls` at parse time): a task per
+    model and seed of the step's selection (Cosmos) and a task per test (`airflow_dbt_tests`).
 
-    `mode` "local": one dbt process per task (each model and its tests retry on their own; ~3-15 s of
-    dbt start-up per task). "watcher": one `dbt build` (the very command of the `transform` step) with
-    one sensor task per model reporting its outcome, much faster; Cosmos marks it experimental."""
+    `mode` "local": one dbt process per task (each node and each test retries on its own; ~3-15 s of
+    dbt start-up per task). "watcher": one `dbt build` (the very command of the embedded step) with one
+    sensor task per node and test reporting its outcome, much faster; Cosmos marks it experimental."""
     if mode not in DBT_MODES:
         raise ValueError(f"unknown dbt execution mode {mode!r}: use one of {', '.join(DBT_MODES)}")
     from cosmos import (
@@ -353,14 +390,35 @@ def dbt_task_group(
         ProjectConfig,
         RenderConfig,
     )
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+    from cosmos.constants import (
+        PRODUCER_WATCHER_TASK_ID,
+        ExecutionMode,
+        InvocationMode,
+        LoadMode,
+        TestBehavior,
+        TestIndirectSelection,
+    )
 
-    from orchestration.dbt import TRANSFORM_DIR, _dbt_executable
+    from orchestration.airflow_dbt_tests import add_test_tasks
+    from orchestration.airflow_profiles import PROFILE_MAPPINGS
+    from orchestration.dbt import INDIRECT_SELECTION, TRANSFORM_DIR, _dbt_executable
 
     manifest = require_manifest(settings)
     args = {**task_defaults(execution_timeout=DBT_NODE_TIMEOUT), **(default_args or {})}
+    watcher = mode == "watcher"
+    # The profile comes from connection `cofre_warehouse`, which the secrets backend serves from the
+    # vault at run time; the profiles.yml Cosmos writes names the secrets' variables, never their values.
+    profile_config = ProfileConfig(
+        profile_name="cofre",
+        target_name=settings.target,
+        profile_mapping=PROFILE_MAPPINGS[settings.target](conn_id=WAREHOUSE_CONN_ID),
+    )
+    operator_args: dict[str, Any] = {
+        "indirect_selection": INDIRECT_SELECTION,
+        "env": DBT_PROCESS_ENV,
+    }
     group = DbtTaskGroup(
-        group_id=group_id,
+        group_id=step,
         project_config=ProjectConfig(
             dbt_project_path=TRANSFORM_DIR,
             manifest_path=manifest,
@@ -368,25 +426,52 @@ def dbt_task_group(
             install_dbt_deps=False,
             dbt_vars=dbt_vars(settings),
         ),
-        profile_config=ProfileConfig(
-            profile_name="cofre",
-            target_name=settings.target,
-            profiles_yml_filepath=TRANSFORM_DIR / "profiles.yml",  # env_var() only: no secret in it
-        ),
+        profile_config=profile_config,
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.WATCHER if mode == "watcher" else ExecutionMode.LOCAL,
+            execution_mode=ExecutionMode.WATCHER if watcher else ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=_dbt_executable(),
+            test_indirect_selection=TestIndirectSelection.BUILDABLE,
+            # TestBehavior.NONE makes Cosmos restrict the producer's `dbt build` to models, seeds and
+            # snapshots (`--resource-type` each); adding the test types keeps the tests in that build,
+            # which is then the embedded step's `dbt build` exactly.
+            setup_operator_args=(
+                {"dbt_cmd_flags": ["--resource-type", "test", "--resource-type", "unit_test"]}
+                if watcher
+                else None
+            ),
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.AFTER_EACH,
+            select=list(dbt_selection(step)),
+            test_behavior=TestBehavior.NONE,  # one task per test instead: see airflow_dbt_tests
             enable_mock_profile=False,
         ),
-        operator_args={"pre_execute": inject_dbt_environment},
+        operator_args=operator_args,
         default_args=args,
     )
-    if mode == "watcher":
+    producer = group.tasks_map.get(PRODUCER_WATCHER_TASK_ID)
+    if producer is not None:
+        # Each test reports its own outcome (under its own XCom key) instead of an aggregate per model.
+        producer.tests_per_model = {}
+    add_test_tasks(
+        group,
+        manifest,
+        watcher=watcher,
+        producer_task_id=producer.task_id if producer is not None else None,
+        test_args={
+            **operator_args,
+            "project_dir": str(TRANSFORM_DIR),
+            "profile_config": profile_config,
+            "vars": dbt_vars(settings),
+            "dbt_executable_path": _dbt_executable(),
+            "invocation_mode": InvocationMode.SUBPROCESS,
+            "install_deps": False,
+            "emit_datasets": False,
+            "default_args": args,
+        },
+    )
+    if watcher:
         _producer_first(group)
     return group
 
@@ -407,10 +492,11 @@ def _producer_first(group: DbtTaskGroup) -> None:
 
 
 def dbt_node_names(settings: Settings) -> dict[str, list[str]]:
-    """Models, seeds and tests of the project as the manifest lists them (for the integrity test)."""
-    nodes = json.loads(manifest_path(settings).read_text(encoding="utf-8"))["nodes"].values()
+    """Models, seeds, tests and unit tests of the project as the manifest lists them (for the integrity
+    test)."""
+    manifest = json.loads(manifest_path(settings).read_text(encoding="utf-8"))
     found: dict[str, list[str]] = {}
-    for node in nodes:
+    for node in [*manifest["nodes"].values(), *manifest.get("unit_tests", {}).values()]:
         if node.get("package_name") == "cofre":
             found.setdefault(node["resource_type"], []).append(node["name"])
     return found
@@ -495,15 +581,15 @@ def graph_snapshot(settings: Settings) -> StepGraph:
 def build_elt_tasks(
     settings: Settings, graph: StepGraph | None = None, *, dbt_mode: str = "local"
 ) -> dict[str, Any]:
-    """Inside a DAG context: one task per step of `graph` (default: THE pipeline), the transform step
-    as a Cosmos task group, wired by the graph's own dependencies. Returns the task (or group) by step."""
+    """Inside a DAG context: one task per step of `graph` (default: THE pipeline), each dbt step as a
+    Cosmos task group, wired by the graph's own dependencies. Returns the task (or group) by step."""
     from airflow.providers.standard.operators.empty import EmptyOperator
 
     graph = graph or graph_snapshot(settings)
     nodes: dict[str, Any] = {}
     for step in graph.order():
-        if step.name == TRANSFORM_STEP:
-            group = dbt_task_group(settings, group_id=step.name, mode=dbt_mode)
+        if step.name in DBT_STEPS:
+            group = dbt_task_group(settings, step.name, mode=dbt_mode)
             # The group's last task marks the step's outputs updated, as a Python step's task does.
             done = EmptyOperator(task_id=f"{step.name}_done", outlets=[asset_of(o) for o in step.outputs])
             group >> done
@@ -602,10 +688,14 @@ def measure_parse(path: Path) -> tuple[float, int]:
     return seconds, len(module.dag.tasks)
 
 
+STEADY_PARSES = 3
+
+
 def parse_times(path: Path) -> tuple[float, float, int]:
     """(first, steady, tasks): the first parse in this process pays one-off costs (importing Cosmos,
     Airflow loading its plugins on the first object-storage path); the steady one is what each later
-    parse costs, as in a long-running DAG processor."""
-    first, _ = measure_parse(path)
-    steady, tasks = measure_parse(path)
+    parse costs, as in a long-running DAG processor: the median of a few parses, so one parse slowed
+    by another process on a shared machine does not stand for the DAG file's cost."""
+    first, tasks = measure_parse(path)
+    steady = sorted(measure_parse(path)[0] for _ in range(STEADY_PARSES))[STEADY_PARSES // 2]
     return first, steady, tasks

@@ -137,6 +137,7 @@ def _run(
         "run record": str(settings.runs_dir / f"{record.run_id}.json"),
         "log": str(settings.logs_dir / "cofre.log"),
         "audit trail": str(settings.audit_path),
+        "dashboard": "cofre dashboard (make dashboard) -> http://127.0.0.1:8501",
     }
     for table in summary(record, locations):
         console.print(table)

@@ -32,6 +32,29 @@ PG_MASKING_SETTING = "cofre.masking_key"
 
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 
+SILVER_SELECT = ("path:seeds", "path:models/staging", "path:models/silver")
+"""What the `transform_silver` step builds: seeds, staging and masked silver (and the raw sources' tests)."""
+MARTS_SELECT = ("path:models/marts", "path:models/gold")
+"""What the `transform_marts` step builds: the star schema, after Spark's gold is in the warehouse (and the
+gold sources' tests)."""
+INDIRECT_SELECTION = "buildable"
+"""A test runs with the build of its last parent: with dbt's default ("eager") the silver build would also
+run the reconciliation tests that compare silver with marts not built yet."""
+
+
+def build_args(select: tuple[str, ...], dbt_vars: dict[str, str]) -> list[str]:
+    """`dbt build` of one layer of the project, as the embedded dbt steps run it. The Airflow task groups
+    render from the same selection and pass the same `--indirect-selection` (airflow_tasks)."""
+    return [
+        "build",
+        "--select",
+        *select,
+        "--indirect-selection",
+        INDIRECT_SELECTION,
+        "--vars",
+        json.dumps(dbt_vars),
+    ]
+
 
 @dataclass(frozen=True)
 class DbtRun:
@@ -76,10 +99,15 @@ def dbt_environment(settings: Settings, vault: Vault) -> dict[str, str]:
     }
     env = dbt_env(vault, settings.target, settings=non_secret)
     if settings.target == "postgres":
-        option = f"-c {PG_MASKING_SETTING}={_pgoptions_value(env[DBT_MASKING_KEY_VAR])}"
-        inherited = os.environ.get("PGOPTIONS", "").strip()
-        env["PGOPTIONS"] = f"{inherited} {option}".strip()
+        env["PGOPTIONS"] = masking_pgoptions(env[DBT_MASKING_KEY_VAR], os.environ.get("PGOPTIONS", ""))
     return env
+
+
+def masking_pgoptions(masking_key: str, inherited: str = "") -> str:
+    """libpq's PGOPTIONS that set `cofre.masking_key` in every PostgreSQL session dbt opens (after the
+    caller's own options): how the `mask_token` macro gets the key without it being in any SQL."""
+    option = f"-c {PG_MASKING_SETTING}={_pgoptions_value(masking_key)}"
+    return f"{inherited.strip()} {option}".strip()
 
 
 def _dbt_executable() -> str:

@@ -1,6 +1,6 @@
 """The three steps of the gold layer, ready to register in THE step graph (orchestration/steps.py):
 
-    export_silver  cofre://warehouse/marts_build -> cofre://lake/silver
+    export_silver  cofre://warehouse/silver      -> cofre://lake/silver
     gold           cofre://lake/silver           -> cofre://lake/gold
     load_gold      cofre://lake/gold             -> cofre://warehouse/gold
 
@@ -19,7 +19,9 @@ from orchestration.graph import Step, StepContext, StepResult, TableCount
 from orchestration.silver_export import export_silver_duckdb, export_silver_postgres
 from orchestration.spark import GOLD_JOBS, run_gold, spark_settings
 
-MARTS_BUILT = "cofre://warehouse/marts_build"  # silver is built by the same dbt build as the marts
+SILVER_BUILT = "cofre://warehouse/silver"
+"""Masked silver in the warehouse, built by the `transform_silver` step (orchestration/steps.py, which
+imports it from here: the graph module imports this one)."""
 SILVER_LAKE = "cofre://lake/silver"
 GOLD_LAKE = "cofre://lake/gold"
 GOLD_WAREHOUSE = "cofre://warehouse/gold"
@@ -139,7 +141,7 @@ GOLD_STEPS = (
         "export_silver",
         "masked silver tables -> lake Parquet (silver/<table>/), atomically per run",
         export_silver,
-        inputs=(MARTS_BUILT,),
+        inputs=(SILVER_BUILT,),
         outputs=(SILVER_LAKE,),
     ),
     Step(

@@ -6,7 +6,6 @@ Airflow DAGs publish them as assets, so a consumer can be scheduled on what a pr
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from contextlib import closing
@@ -25,9 +24,9 @@ from ingestion.olist_source import ReadStats, olist_source
 from ingestion.openweather import openweather_source
 from ingestion.pipeline import LoadReport, ingest
 from ingestion.replay import replay_session
-from orchestration.dbt import run_dbt
+from orchestration.dbt import MARTS_SELECT, SILVER_SELECT, DbtRun, build_args, run_dbt
 from orchestration.gold_load import GOLD_SCHEMA
-from orchestration.gold_steps import GOLD_STEPS, GOLD_WAREHOUSE
+from orchestration.gold_steps import GOLD_STEPS, GOLD_WAREHOUSE, SILVER_BUILT
 from orchestration.graph import ProgressTask, Step, StepContext, StepGraph, StepResult, TableCount
 from orchestration.publish import (
     BUILD_SCHEMA,
@@ -169,33 +168,53 @@ def _ingest(ctx: StepContext, source: DltSource, **kwargs: Any) -> LoadReport:
     return report
 
 
-def transform(ctx: StepContext) -> StepResult:
-    """`dbt build`: staging, masked silver and the marts, each followed by its tests (the quality gates).
+def transform_silver(ctx: StepContext) -> StepResult:
+    """`dbt build` of seeds, staging and masked silver, each followed by its tests (the first quality
+    gates): what Spark reads is tested before it is exported to the lake."""
+    run = _dbt_build(ctx, "silver", SILVER_SELECT)
+    return StepResult(
+        outputs={SILVER_BUILT: f"{ctx.services.warehouse.describe()}#silver"},
+        notes=[f"dbt build silver {run.seconds:.0f} s"],
+    )
+
+
+def transform_marts(ctx: StepContext) -> StepResult:
+    """`dbt build` of the star-schema marts and their tests (and the tests of Spark's gold sources).
 
     On PostgreSQL the marts are built into a separate schema and published by the next step; on DuckDB
     they are built in the pipeline's own file, which no reader opens.
     """
+    run = _dbt_build(ctx, "marts", MARTS_SELECT)
+    return StepResult(
+        outputs={MARTS_BUILT: f"{ctx.services.warehouse.describe()}#{_marts_schema(ctx)}"},
+        notes=[f"dbt build marts {run.seconds:.0f} s"],
+    )
+
+
+def _marts_schema(ctx: StepContext) -> str:
+    return BUILD_SCHEMA if ctx.settings.target == "postgres" else PUBLISHED_SCHEMA
+
+
+def _dbt_build(ctx: StepContext, layer: str, select: tuple[str, ...]) -> DbtRun:
+    """One `dbt build` of a layer; its test results are a `gate.result` audit event, and a failed
+    error-severity test (or model) raises QualityGateFailed, so nothing downstream runs."""
     s = ctx.settings
-    marts_schema = BUILD_SCHEMA if s.target == "postgres" else PUBLISHED_SCHEMA
-    task = ctx.reporter.task("dbt build: models and tests", total=None)
+    task = ctx.reporter.task(f"dbt build {layer}: models and tests", total=None)
     run = run_dbt(
-        ["build", "--vars", json.dumps({"marts_schema": marts_schema})],
+        build_args(select, {"marts_schema": _marts_schema(ctx)}),
         s,
         ctx.services.vault,
         on_line=lambda line: _dbt_progress(line, task),
     )
     ctx.services.audit.record(
         "gate.result",
-        target=f"dbt build {s.target}",
+        target=f"dbt build {layer} {s.target}",
         outcome="success" if run.success else "failure",
         details={"run_id": ctx.run_id, "seconds": round(run.seconds, 1), "failures": run.failures},
     )
     if not run.success:
         raise QualityGateFailed("quality gates failed, nothing published: " + "; ".join(run.failures))
-    return StepResult(
-        outputs={MARTS_BUILT: f"{ctx.services.warehouse.describe()}#{marts_schema}"},
-        notes=[f"dbt build {run.seconds:.0f} s"],
-    )
+    return run
 
 
 def _dbt_progress(line: str, task: ProgressTask) -> None:
@@ -269,13 +288,20 @@ PIPELINE = StepGraph(
             outputs=("cofre://bronze/openweather", "cofre://raw/openweather"),
         ),
         Step(
-            "transform",
-            "dbt build: staging, masked silver, star-schema marts, quality gates",
-            transform,
+            "transform_silver",
+            "dbt build: seeds, staging, masked silver and their tests",
+            transform_silver,
             inputs=RAW,
-            outputs=(MARTS_BUILT,),
+            outputs=(SILVER_BUILT,),
         ),
         *GOLD_STEPS,
+        Step(
+            "transform_marts",
+            "dbt build: star-schema marts on silver and gold, and their tests (quality gates)",
+            transform_marts,
+            inputs=(SILVER_BUILT, GOLD_WAREHOUSE),
+            outputs=(MARTS_BUILT,),
+        ),
         Step(
             "publish_marts",
             "publish the tested marts atomically to their readers",

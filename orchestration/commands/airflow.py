@@ -64,14 +64,16 @@ def _prepare(settings: Settings) -> None:
 @app.command()
 def manifest(ctx: typer.Context) -> None:
     """Write the dbt manifest and the step-graph snapshot the DAG files render from (at deploy time, and
-    after changing the dbt project: a DAG file never runs dbt)."""
+    after changing the dbt project: a DAG file never runs dbt), and the vault's entry of connection
+    `cofre_warehouse`, the dbt tasks' profile (after changing the warehouse settings too)."""
     settings = state_of(ctx).settings()
     _prepare(settings)
-    from orchestration.airflow_tasks import produce_manifest, snapshot_path
+    from orchestration.airflow_tasks import WAREHOUSE_CONN_ID, produce_manifest, snapshot_path
 
     started = time.perf_counter()
     path = produce_manifest(settings)
     stdout.print(f"dbt manifest: {path}\nstep graph:   {snapshot_path(settings)}")
+    stdout.print(f"connection:   {WAREHOUSE_CONN_ID} (vault entry airflow_conn_{WAREHOUSE_CONN_ID})")
     stdout.print(f"({time.perf_counter() - started:.1f} s)")
 
 
@@ -113,11 +115,12 @@ def standalone(
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     _prepare(settings)
     os.environ["AIRFLOW__API__PORT"] = str(port)
-    from orchestration.airflow_tasks import ensure_manifest, prepare_environment
+    from orchestration.airflow_tasks import ensure_manifest, prepare_environment, store_warehouse_connection
 
     prepare_environment()
-    stdout.print("preparing the dbt manifest and the step graph snapshot...")
+    stdout.print("preparing the dbt manifest, the step graph snapshot and the warehouse connection...")
     ensure_manifest(settings)
+    store_warehouse_connection(settings)  # in the vault, served by the secrets backend
     bin_dir = Path(sys.executable).parent  # standalone starts its parts as `airflow ...` from PATH
     os.environ["PATH"] = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
     executable = shutil.which("airflow") or "airflow"

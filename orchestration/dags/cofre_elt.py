@@ -1,8 +1,9 @@
 """`cofre_elt`: THE step graph (orchestration/steps.py) as an Airflow DAG.
 
-One task per step, each calling the same step function as `cofre run`; the `transform` step is a Cosmos
-task group with one task per dbt model and its tests, rendered from the dbt manifest. Dependencies come
-from the graph (a step runs after the producers of its inputs) and every step output is an asset.
+One task per step, each calling the same step function as `cofre run`; the two dbt steps
+(`transform_silver` before Spark, `transform_marts` after gold is loaded) are Cosmos task groups with one
+task per dbt model, seed and test, rendered from the dbt manifest. Dependencies come from the graph (a
+step runs after the producers of its inputs) and every step output is an asset.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ dbt_mode = os.environ.get(DBT_MODE_VARIABLE, "local")
 
 with DAG(
     dag_id="cofre_elt",
-    description="sources -> bronze/raw -> dbt (Cosmos) -> gold -> marts -> publish",
+    description="sources -> bronze/raw -> dbt silver -> Spark gold -> dbt marts -> publish",
     schedule="@daily",
     start_date=datetime(2026, 1, 1),
     catchup=False,

@@ -1,8 +1,9 @@
 """`cofre_elt` end to end under Airflow's `dag.test()` on a tiny generated dataset on DuckDB.
 
 The marts it publishes equal, row for row, those of `cofre run` on the same input (same generator
-seed and scale, same vault, hence the same masking key); a task made to fail once succeeds on its retry
-and both the failed try and the step failure are in the audit trail, which still verifies.
+seed and scale, same vault, hence the same masking key); the dbt tasks' profile came from connection
+`cofre_warehouse`, served from the vault by cofre's secrets backend; a task made to fail once succeeds on
+its retry and both the failed try and the step failure are in the audit trail, which still verifies.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import duckdb
 import pytest
 
 from orchestration import airflow_tasks
+from orchestration.commands.airflow import airflow_environment
 from orchestration.graph import StepContext, StepResult
 from orchestration.settings import Settings
+from security.audit import read_events
 
 pytestmark = pytest.mark.integration
 DAGS_DIR = Path(airflow_tasks.__file__).parent / "dags"
@@ -57,10 +60,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     cli_seconds = time.perf_counter() - started
     shutil.copytree(cli_home / "vault", airflow_home / "vault")  # the same masking key: equal tokens
 
+    backend = airflow_environment(Settings(home=airflow_home))  # as `cofre airflow standalone` sets it
     env = {
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
         "AIRFLOW__COSMOS__CACHE_DIR": str(root / "cosmos"),
+        "AIRFLOW__SECRETS__BACKEND": backend["AIRFLOW__SECRETS__BACKEND"],
+        "AIRFLOW__SECRETS__BACKEND_KWARGS": backend["AIRFLOW__SECRETS__BACKEND_KWARGS"],
         "DO_NOT_TRACK": "1",
         "PROVIDERS__ENABLE_AIRFLOW_SECRETS": "false",
         "COFRE_HOME": str(airflow_home),
@@ -78,8 +84,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         db.initdb()
         settings = Settings()
         airflow_tasks.produce_manifest(settings)  # what `cofre airflow manifest` does
+        events_before = sum(1 for _ in read_events(settings.audit_path))
         bag = DagBag(dag_folder=str(DAGS_DIR))
         assert bag.import_errors == {}
+        events_parsed = sum(1 for _ in read_events(settings.audit_path))
         dag = bag.dags["cofre_elt"]
         for task in dag.tasks:
             task.retry_delay = timedelta(0)  # retry at once: the backoff is not under test here
@@ -100,7 +108,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         finally:
             PIPELINE.steps[FLAKY_STEP] = real
         print(f"cofre run: {cli_seconds:.0f} s; dag.test(): {time.perf_counter() - started:.0f} s")
-        yield {"cli": cli_home, "airflow": airflow_home, "dag_run": dag_run, "tries": len(tries)}
+        yield {
+            "cli": cli_home,
+            "airflow": airflow_home,
+            "cosmos": root / "cosmos",
+            "dag_run": dag_run,
+            "tries": len(tries),
+            "events": (events_before, events_parsed),
+        }
     finally:
         for key, value in saved.items():
             if value is None:
@@ -130,7 +145,7 @@ def test_airflow_run_succeeds_and_publishes_the_same_marts_as_cofre_run(runs: di
 
 def test_a_task_failing_once_succeeds_on_retry_and_is_audited(runs: dict[str, Any]) -> None:
     from orchestration.services import open_vault
-    from security.audit import AuditTrail, read_events
+    from security.audit import AuditTrail
 
     assert runs["tries"] == 2
     settings = Settings(home=runs["airflow"])
@@ -148,9 +163,32 @@ def test_a_task_failing_once_succeeds_on_retry_and_is_audited(runs: dict[str, An
     assert trail.verify().ok
 
 
+def test_the_dbt_profile_came_from_the_vault_through_the_secrets_backend(runs: dict[str, Any]) -> None:
+    """The dbt tasks of the run (which succeeded) got their profile from connection `cofre_warehouse`:
+    the secrets backend read its vault entry during the run, and Airflow's database holds no connection."""
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    assert str(runs["dag_run"].state) in ("success", "DagRunState.SUCCESS")
+    events = list(read_events(Settings(home=runs["airflow"]).audit_path))
+    before, parsed = runs["events"]
+    entry = f"airflow_conn_{airflow_tasks.WAREHOUSE_CONN_ID}"
+
+    def reads(window: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in window if e["action"] == "secret.read" and e["target"] == entry]
+
+    assert reads(events[before:parsed]) == []  # parsing the DAG reads no secret
+    during_run = reads(events[parsed:])
+    assert during_run and {e["actor"] for e in during_run} == {"airflow"}  # the backend's actor
+    with create_session() as session:
+        stored = session.query(Connection).filter(Connection.conn_id == airflow_tasks.WAREHOUSE_CONN_ID)
+        assert stored.count() == 0
+
+
 def test_no_secret_in_airflow_database_logs_or_state(runs: dict[str, Any]) -> None:
-    """The dbt tasks got the masking key at run time only: it is in no file Airflow or cofre wrote
-    (Airflow's metadata database with its rendered task fields, task logs, dbt artifacts, the lake)."""
+    """The dbt tasks got the masking key at run time only: it is in no file Airflow, Cosmos or cofre
+    wrote (Airflow's metadata database with its rendered task fields, task logs, the profiles.yml Cosmos
+    writes, dbt artifacts, the lake)."""
     from orchestration.services import open_vault
     from security.masking import duckdb_hmac_pads
     from security.secret_names import MASKING_KEY
@@ -158,7 +196,7 @@ def test_no_secret_in_airflow_database_logs_or_state(runs: dict[str, Any]) -> No
     vault = open_vault(Settings(home=runs["airflow"]))
     needles = {value.encode() for value in vault.secret_values()}
     needles |= {pad.encode() for pad in duckdb_hmac_pads(vault.get(MASKING_KEY))}
-    roots = [Path(os.environ["AIRFLOW_HOME"]), runs["airflow"]]
+    roots = [Path(os.environ["AIRFLOW_HOME"]), runs["airflow"], runs["cosmos"]]  # cosmos: profiles.yml
     leaks = [
         str(path)
         for root in roots

@@ -85,19 +85,20 @@ def test_run_end_to_end_then_again(tmp_path: Path) -> None:
     items.write_text("".join(lines), encoding="utf-8")
     second = cofre("run", "--olist-dir", str(corrupted), home=home)
     assert second.returncode == 1, second.stdout + second.stderr
-    assert "Run failed at step transform" in second.stdout
+    assert "Run failed at step transform_silver" in second.stdout
     assert "price" in second.stdout and "quality gates failed" in second.stdout
     record = last_record(home)
     statuses = {s["name"]: s["status"] for s in record["steps"]}
-    assert statuses["transform"] == "failed"
-    assert {statuses[name] for name in ("export_silver", "gold", "load_gold", "publish_marts")} == {"not run"}
+    assert statuses["transform_silver"] == "failed"
+    not_run = ("export_silver", "gold", "load_gold", "transform_marts", "publish_marts")
+    assert {statuses[name] for name in not_run} == {"not run"}
     assert published.read_bytes() == published_bytes
 
     # --resume re-runs the last run from its first failed step (the input is still bad: it fails again).
     resumed = cofre("run", "--resume", home=home)
     assert resumed.returncode == 1
-    assert "from step transform" in resumed.stdout
-    assert last_record(home)["steps"][0]["name"] == "transform"
+    assert "from step transform_silver" in resumed.stdout
+    assert last_record(home)["steps"][0]["name"] == "transform_silver"
     assert published.read_bytes() == published_bytes
     con = duckdb.connect(str(home / "warehouse" / "cofre.duckdb"), read_only=True)
     assert con.execute("select count(*) from raw_bcb.ipca").fetchone()[0] == 36  # incremental: no duplicates

@@ -1,6 +1,6 @@
 """DAG integrity: every DAG file imports without error, has no cycle, and every task has an owner,
-retries with backoff, a timeout and the audit callbacks; the ELT DAG maps the step graph one to one and
-Cosmos renders every dbt model and its tests as tasks; the DAG files parse in under a second."""
+retries with backoff, a timeout and the audit callbacks; the ELT DAG maps the step graph one to one, with
+a task per dbt model, seed and test in its two dbt task groups; the DAG files parse in under a second."""
 
 from __future__ import annotations
 
@@ -77,53 +77,57 @@ def test_elt_dag_is_the_step_graph(dags: dict[str, Any]) -> None:
     from orchestration.steps import PIPELINE
 
     dag = dags["cofre_elt"]
+    dbt_steps = airflow_tasks.DBT_STEPS
+
+    def task_of(step: str) -> str:
+        return f"{step}_done" if step in dbt_steps else step
+
     for step in PIPELINE.order():
-        if step.name == airflow_tasks.TRANSFORM_STEP:
-            done = dag.get_task(f"{step.name}_done")
-            assert {a.uri for a in done.outlets} == set(step.outputs)
+        producers = {task_of(u) for u in PIPELINE.upstream(step.name)}
+        outlets = {a.uri for a in dag.get_task(task_of(step.name)).outlets}
+        assert outlets == set(step.outputs), step.name
+        if step.name not in dbt_steps:
+            assert set(dag.get_task(step.name).upstream_task_ids) == producers, step.name
             continue
-        task = dag.get_task(step.name)
-        assert {a.uri for a in task.outlets} == set(step.outputs)
-        upstream = set(task.upstream_task_ids)
-        expected = {
-            f"{u}_done" if u == airflow_tasks.TRANSFORM_STEP else u for u in PIPELINE.upstream(step.name)
-        }
-        assert upstream == expected, step.name
-    # Each transform task starts only after the producers of its inputs.
-    transform_roots = [
-        t
-        for t in dag.tasks
-        if t.task_id.startswith("transform.")
-        and not t.upstream_task_ids - {"ingest_olist", "ingest_ipca", "ingest_weather"}
-    ]
-    assert transform_roots
+        # A dbt step is a task group: its first tasks start after the producers of the step's inputs,
+        # and nothing else of the DAG runs inside it.
+        inside = {t.task_id for t in dag.tasks if t.task_id.startswith(f"{step.name}.")}
+        entries = {t for t in inside if set(dag.get_task(t).upstream_task_ids) - inside}
+        assert entries, step.name
+        for task_id in entries:
+            assert set(dag.get_task(task_id).upstream_task_ids) - inside == producers, task_id
+    order = [s.name for s in PIPELINE.order()]
+    assert order.index("transform_silver") < order.index("export_silver") < order.index("load_gold")
+    assert order.index("load_gold") < order.index("transform_marts") < order.index("publish_marts")
 
 
-def test_cosmos_renders_every_model_and_its_tests(dags: dict[str, Any], airflow_env: Settings) -> None:
+def test_cosmos_renders_every_model_seed_and_test(dags: dict[str, Any], airflow_env: Settings) -> None:
+    """One task per model and seed (Cosmos) and one per test and unit test (cofre), each in exactly one
+    of the two dbt task groups; a test runs after the tasks of its parents in its group."""
     dag = dags["cofre_elt"]
     nodes = airflow_tasks.dbt_node_names(airflow_env)
     ids = set(dag.task_ids)
+
+    def groups_with(suffixed: str) -> list[str]:
+        return [g for g in airflow_tasks.DBT_STEPS if f"{g}.{suffixed}" in ids]
+
     for model in nodes["model"]:
-        assert f"transform.{model}_run" in ids or f"transform.{model}.run" in ids, model
+        assert len(groups_with(f"{model}_run")) == 1, model
     for seed in nodes["seed"]:
-        assert f"transform.{seed}_seed" in ids or f"transform.{seed}.seed" in ids, seed
-    tested = _tested_models(airflow_env)
-    for model in tested:
-        assert f"transform.{model}.test" in ids, model
-    assert len(nodes["test"]) > 50  # every one runs in its model's test task
-
-
-def _tested_models(settings: Settings) -> set[str]:
-    import json
-
-    manifest = json.loads(airflow_tasks.manifest_path(settings).read_text())
-    models = set()
-    for node in manifest["nodes"].values():
-        if node["resource_type"] == "test":
-            parents = [p for p in node["depends_on"]["nodes"] if p.startswith("model.")]
-            if len(parents) == 1:
-                models.add(parents[0].split(".")[-1])
-    return models
+        assert groups_with(f"{seed}_seed") == ["transform_silver"], seed
+    tests = nodes["test"] + nodes["unit_test"]
+    assert len(nodes["test"]) > 100 and nodes["unit_test"]
+    for test in tests:
+        assert len(groups_with(f"{test}_test")) == 1, test
+    test_tasks = [t for t in ids if t.endswith("_test")]
+    assert len(test_tasks) == len(tests) == len(set(tests))
+    assert groups_with("not_null_stg_olist__orders_order_id_test") == ["transform_silver"]
+    # Compares silver with the marts: runs with the marts, after both are built.
+    assert groups_with("assert_item_revenue_reconciles_to_silver_test") == ["transform_marts"]
+    reconcile = dag.get_task("transform_marts.assert_item_revenue_reconciles_to_silver_test")
+    assert "transform_marts.fct_order_items_run" in reconcile.upstream_task_ids
+    unique = dag.get_task("transform_silver.unique_orders_order_id_test")
+    assert unique.upstream_task_ids == {"transform_silver.orders_run"}
 
 
 def test_dag_files_parse_in_under_a_second(dags: dict[str, Any]) -> None:
@@ -148,3 +152,48 @@ def test_maintenance_tasks_rotate_then_verify(tmp_path: Path, monkeypatch: pytes
     assert open_vault(settings).get("masking_key") == before  # same secrets, new key
     assert airflow_tasks.verify_audit_trail()["events"] > 0
     assert airflow_tasks.run_lifecycle(run_id="airflow:test")["moves"] == []  # nothing is old yet
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_the_dbt_profile_comes_from_the_connection_with_secrets_only_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """Connection `cofre_warehouse` (as the secrets backend serves it from the vault) becomes cofre's
+    profile: the shape of transform/profiles.yml, where the warehouse is from the connection, and the
+    masking key (and password) only in the dbt process's environment, never in the profiles.yml."""
+    from airflow.sdk import Connection
+
+    from orchestration.airflow_profiles import PROFILE_MAPPINGS
+    from orchestration.services import build_services
+    from security.credentials import DBT_MASKING_KEY_VAR, DBT_PG_PASSWORD_VAR
+
+    monkeypatch.setenv("COFRE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("COFRE_TARGET", target)
+    settings = Settings()
+    vault = build_services(settings).vault
+    if target == "postgres":
+        vault.set("pg_password", "pg-secret-for-the-test")
+    key = vault.get("masking_key")
+    connection = Connection.from_json(
+        airflow_tasks.warehouse_connection(settings, vault), conn_id=airflow_tasks.WAREHOUSE_CONN_ID
+    )
+    mapping = PROFILE_MAPPINGS[target](conn_id=airflow_tasks.WAREHOUSE_CONN_ID)
+    mapping._conn = connection  # what BaseHook.get_connection returns through the backend
+    written = mapping.get_profile_file_contents(profile_name="cofre", target_name=target)
+    env = mapping.env_vars
+    assert env[DBT_MASKING_KEY_VAR] == key
+    assert key not in written and "DBT_ENV_SECRET_" in written
+    if target == "duckdb":
+        assert mapping.profile["path"] == str(settings.warehouse_path)
+        assert mapping.profile["plugins"][0]["module"] == "security.dbt_duckdb_masking"
+    else:
+        assert env[DBT_PG_PASSWORD_VAR] == "pg-secret-for-the-test"
+        assert "pg-secret-for-the-test" not in written
+        assert f"cofre.masking_key={key}" in env["PGOPTIONS"]
+        profile = mapping.profile
+        assert (profile["host"], profile["port"], profile["user"], profile["dbname"]) == (
+            settings.pg_host,
+            settings.pg_port,
+            settings.pg_user,
+            settings.pg_database,
+        )

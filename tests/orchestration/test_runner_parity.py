@@ -20,7 +20,7 @@ GRAPH = StepGraph(
         Step("files", "files", noop, outputs=("files",)),
         Step("ingest", "ingest", noop, inputs=("files",), outputs=("raw",)),
         Step("weather", "weather", noop, outputs=("weather",)),
-        Step("transform", "transform", noop, inputs=("raw", "weather"), outputs=("marts",)),
+        Step("transform_silver", "dbt silver", noop, inputs=("raw", "weather"), outputs=("marts",)),
         Step("publish", "publish", noop, inputs=("marts",), outputs=("published",)),
     ]
 )
@@ -38,13 +38,13 @@ def record(run_id: str, statuses: dict[str, str]) -> RunRecord:
 
 
 def test_resume_reruns_the_failed_step_and_what_followed(tmp_path: Path) -> None:
-    ok = dict.fromkeys(["files", "ingest", "weather", "transform", "publish"], "succeeded")
+    ok = dict.fromkeys(["files", "ingest", "weather", "transform_silver", "publish"], "succeeded")
     save_record(tmp_path, record("20261127T090000Z-aaaaaa", ok))
-    statuses = {**ok, "transform": "failed", "publish": "not run"}
+    statuses = {**ok, "transform_silver": "failed", "publish": "not run"}
     save_record(tmp_path, record("20261127T100000Z-bbbbbb", statuses))
     run_id, steps = resume_steps(tmp_path, GRAPH)
     assert run_id == "20261127T100000Z-bbbbbb"
-    assert [s.name for s in steps] == ["transform", "publish"]
+    assert [s.name for s in steps] == ["transform_silver", "publish"]
 
 
 def test_resume_refuses_when_nothing_failed(tmp_path: Path) -> None:

@@ -195,12 +195,12 @@ def test_local_cluster_gives_the_same_rows_as_local_mode(gold_built: Settings, t
 
 
 def test_gold_steps_in_the_step_graph(stepped: tuple[Settings, list[StepResult]]) -> None:
-    """The three steps sit in THE graph after the dbt build and before publishing, and ran end to end
-    with real services."""
+    """The three steps sit in THE graph between the dbt build of silver and that of the marts, and ran
+    end to end with real services."""
     settings, results = stepped
     order = [s.name for s in PIPELINE.order()]
     assert all(step.name in order for step in GOLD_STEPS)
-    steps = ("transform", "export_silver", "gold", "load_gold", "publish_marts")
+    steps = ("transform_silver", "export_silver", "gold", "load_gold", "transform_marts", "publish_marts")
     assert [order.index(name) for name in steps] == sorted(order.index(name) for name in steps)
     assert results[-1].outputs == {GOLD_WAREHOUSE: f"{settings.warehouse_path}#gold"}
     assert {c.table for c in results[1].counts} >= {"sales_daily", "category_cooccurrence"}
