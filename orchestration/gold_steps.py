@@ -10,6 +10,7 @@ its writes in the audit trail. `GOLD_STEPS` holds the Step objects.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -17,7 +18,7 @@ import pyarrow.parquet as pq
 from orchestration.gold_load import GOLD_SCHEMA, describe, gold_tables, load_gold_duckdb, load_gold_postgres
 from orchestration.graph import Step, StepContext, StepResult, TableCount
 from orchestration.silver_export import export_silver_duckdb, export_silver_postgres
-from orchestration.spark import GOLD_JOBS, run_gold, spark_settings
+from orchestration.spark import GOLD_JOBS, in_process, run_gold, spark_settings, submit
 
 SILVER_BUILT = "cofre://warehouse/silver"
 """Masked silver in the warehouse, built by the `transform_silver` step (orchestration/steps.py, which
@@ -43,6 +44,16 @@ def _mirror(ctx: StepContext, local_dir: Path, layer: str) -> None:
         store.put(key, path.read_bytes())
     for stale in set(store.list()) - set(keys):
         store.delete(stale)
+
+
+def _fetch(ctx: StepContext, layer: str, local_dir: Path) -> None:
+    """Replace a layer's working copy with the layer as it is on an S3 lake (after a cluster wrote it)."""
+    store = ctx.services.lake.layer(layer)
+    shutil.rmtree(local_dir, ignore_errors=True)
+    for key in store.list():
+        target = local_dir / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(store.read_bytes(key))
 
 
 def export_silver(ctx: StepContext) -> StepResult:
@@ -73,18 +84,31 @@ def export_silver(ctx: StepContext) -> StepResult:
 
 
 def gold(ctx: StepContext) -> StepResult:
-    """Every Spark gold job on the lake's silver, in one in-process session (see `_work_dir` for S3 lakes;
-    `orchestration.spark.submit` runs the same jobs with spark-submit on a cluster)."""
+    """Every Spark gold job on the lake's silver. With a `local[N]` master (the embedded default) they
+    share one in-process session, on the working copy of an S3 lake (see `_work_dir`); with any other
+    master (`Settings.spark_master`) each job goes through spark-submit and reads and writes the lake
+    itself (s3a:// on S3: the stack's Spark image carries hadoop-aws), and an S3 gold layer is then
+    fetched into the working copy that `load_gold` reads."""
     s = ctx.settings
+    lake = ctx.services.lake
     task = ctx.reporter.task("Spark gold jobs", total=len(GOLD_JOBS))
-    silver_dir, gold_dir = _work_dir(ctx, "silver"), _work_dir(ctx, "gold")
-    local = s if ctx.services.lake.is_local else s.model_copy(update={"lake_url": None})
-    timings = run_gold(
-        local, spark=spark_settings(local), silver_uri=silver_dir.as_uri(), gold_uri=gold_dir.as_uri()
-    )
-    task.update(len(GOLD_JOBS))
-    if not ctx.services.lake.is_local:
-        _mirror(ctx, gold_dir, "gold")
+    gold_dir = _work_dir(ctx, "gold")
+    if in_process(s.spark_master):
+        silver_dir = _work_dir(ctx, "silver")
+        local = s if lake.is_local else s.model_copy(update={"lake_url": None})
+        spark = spark_settings(local, master=s.spark_master)
+        timings = run_gold(local, spark=spark, silver_uri=silver_dir.as_uri(), gold_uri=gold_dir.as_uri())
+        task.update(len(GOLD_JOBS))
+        if not lake.is_local:
+            _mirror(ctx, gold_dir, "gold")
+    else:
+        spark = spark_settings(s, master=s.spark_master)
+        timings = {}
+        for job in GOLD_JOBS:
+            timings[job] = submit(job, None, s, ctx.services.vault, mode="submit", spark=spark).seconds
+            task.advance()
+        if not lake.is_local:
+            _fetch(ctx, "gold", gold_dir)
     rows = _gold_rows(gold_dir)
     ctx.services.audit.record(
         "lake.write",

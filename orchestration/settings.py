@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         default=90, ge=0, description="Bronze loads older than this many days move to the cold layer."
     )
 
+    # Spark of the gold step. `local[N]` runs the jobs in this process; any other master (spark://host:7077,
+    # yarn, k8s://…, local-cluster[…]) gets each job through spark-submit on the lake's own URLs.
+    spark_master: str = Field(default="local[2]", description="Spark master of the gold step.")
+
     # Master key of the vault; when unset, the 0600 key file under the state directory is used.
     vault_key: SecretStr | None = None
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -99,6 +100,12 @@ class SparkSettings:
             conf["spark.driver.host"] = LOCAL_IP
             conf["spark.driver.bindAddress"] = LOCAL_IP
         return {**conf, **self.extra}
+
+
+def in_process(master: str) -> bool:
+    """Whether a master runs in the calling process (`local`, `local[N]`, `local[*]`, `local[N,F]`);
+    every other master needs spark-submit (a cluster, or `local-cluster[…]` with executor JVMs)."""
+    return re.fullmatch(r"local(\[(\d+|\*)(,\d+)?\])?", master) is not None
 
 
 def shuffle_partitions_for(scale: float) -> int:

@@ -333,6 +333,25 @@ def test_spark_image_carries_hadoop_aws_of_its_own_hadoop() -> None:
     assert services()["spark-worker"]["command"][-1] == "spark://spark-master:7077"
 
 
+def test_the_gold_step_submits_to_the_cluster_with_the_same_s3a_jars() -> None:
+    """COFRE_SPARK_MASTER points the gold step at the cluster; its driver (in the cofre image) carries the
+    very S3A jars of the Spark image, and the executors get the lake's key pair from the worker's env."""
+    jar_args = ("HADOOP_VERSION", "AWS_SDK_V2_VERSION", "ANALYTICS_ACCELERATOR_VERSION")
+    jar_args += ("HADOOP_AWS_SHA1", "AWS_SDK_V2_BUNDLE_SHA1", "ANALYTICS_ACCELERATOR_SHA1")
+
+    def args(path: Path) -> dict[str, str]:
+        found = re.findall(r"^ARG (\w+)=(\S+)", path.read_text(), flags=re.M)
+        return {name: value for name, value in found if name in jar_args}
+
+    cofre_dockerfile = ROOT / "docker/cofre/Dockerfile"
+    assert args(cofre_dockerfile) == args(SPARK_DOCKERFILE) and len(args(SPARK_DOCKERFILE)) == len(jar_args)
+    assert "site-packages/pyspark/jars" in cofre_dockerfile.read_text()
+    assert environment(services()["airflow-worker"])["COFRE_SPARK_MASTER"] == "spark://spark-master:7077"
+    worker = environment(services()["spark-worker"])
+    assert worker["AWS_ACCESS_KEY_ID"].startswith("${COFRE_STACK_MINIO_USER:?")
+    assert worker["AWS_SECRET_ACCESS_KEY"].startswith("${COFRE_STACK_MINIO_PASSWORD:?")
+
+
 def test_grafana_gets_its_provisioning_and_the_reader_datasource() -> None:
     grafana = services()["grafana"]
     assert "./grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]

@@ -1,9 +1,10 @@
 """Silver export -> gold jobs -> gold in the warehouse, on a real warehouse built by `cofre run --scale
-0.01`; reconciliation to the cent, the PostgreSQL path, and the same job on a local cluster of two
-executor JVMs (spark-submit) giving the same rows as local mode, with no secret in its logs."""
+0.01`; reconciliation to the cent, the PostgreSQL path, and the gold step on a local cluster of two
+executor JVMs (spark-submit) giving the same rows as local mode, with no secret in any file."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,14 @@ from orchestration.gold_load import (
     ReconciliationError,
     _csv,
     _pg_type,
+    gold_tables,
     load_gold_duckdb,
     load_gold_postgres,
     reconcile,
 )
 from orchestration.gold_steps import GOLD_STEPS, GOLD_WAREHOUSE
 from orchestration.graph import StepContext, StepResult
-from orchestration.services import build_services, open_vault
+from orchestration.services import build_services
 from orchestration.settings import Settings
 from orchestration.silver_export import (
     EXPORT_MANIFEST,
@@ -31,7 +33,6 @@ from orchestration.silver_export import (
     export_silver_duckdb,
     export_silver_postgres,
 )
-from orchestration.spark import SparkSettings, submit
 from orchestration.steps import PIPELINE
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
 from tests.spark_jobs.conftest import read_rows
@@ -172,26 +173,26 @@ def _seed_postgres_silver(con: Any, silver: Path) -> None:
     con.commit()
 
 
-def test_local_cluster_gives_the_same_rows_as_local_mode(gold_built: Settings, tmp_path: Path) -> None:
-    """seller_scorecard (joins, window ranks) with spark-submit on `local-cluster[2,1,1024]`: a master,
-    two executor JVMs; compared row for row with the local-mode output. Its log carries no secret."""
-    vault = open_vault(gold_built)
-    cluster = SparkSettings(
-        master="local-cluster[2,1,1024]",
-        executor_memory="512m",
-        shuffle_partitions=4,
-        app_name="cofre-cluster",
-    )
-    result = submit(
-        "seller_scorecard", {}, gold_built, vault, mode="submit", spark=cluster, gold_uri=tmp_path.as_uri()
-    )
-    assert result.outputs == {"seller_scorecard": f"{tmp_path.as_uri()}/seller_scorecard"}
-    cluster_rows = read_rows(tmp_path / "seller_scorecard")
-    assert cluster_rows and cluster_rows == read_rows(gold_built.lake_dir / "gold" / "seller_scorecard")
-    log = "\n".join(result.log)
-    assert "local-cluster" in log or result.log  # spark-submit ran and spoke
-    for secret in vault.secret_values():
-        assert secret not in log
+def test_a_cluster_master_runs_the_gold_step_through_spark_submit(gold_built: Settings) -> None:
+    """`spark_master` other than local[N] (here `local-cluster[2,1,1024]`: a master and two executor
+    JVMs) sends every job through spark-submit; every gold table equals, row for row, the in-process
+    output, and no vault value reaches any file of the state directory."""
+    gold_dir = gold_built.lake_dir / "gold"
+    before = {table: read_rows(folder) for table, folder in gold_tables(gold_dir).items()}
+    assert before and all(before.values())
+    started = time.time_ns()
+    cluster = gold_built.model_copy(update={"spark_master": "local-cluster[2,1,1024]"})
+    services = build_services(cluster)
+    result = PIPELINE["gold"].run(StepContext(cluster, "cluster-run", _Reporter(), services))
+
+    assert {table: read_rows(folder) for table, folder in gold_tables(gold_dir).items()} == before
+    assert all(f.stat().st_mtime_ns >= started for f in gold_dir.rglob("*.parquet"))  # rewritten
+    assert "spark_startup" not in result.notes[0]  # no in-process session: one spark-submit per job
+    assert {c.table for c in result.counts} == set(before)
+    secrets = [v.encode() for v in services.vault.secret_values()]
+    for path in (p for p in gold_built.home.rglob("*") if p.is_file() and p.parent.name != "vault"):
+        content = path.read_bytes()
+        assert not any(secret in content for secret in secrets), path
 
 
 def test_gold_steps_in_the_step_graph(stepped: tuple[Settings, list[StepResult]]) -> None:
