@@ -21,9 +21,9 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -208,6 +208,95 @@ def run_step(name: str, *, run_id: str, graph: StepGraph | None = None) -> dict[
 
 def step_task_id(name: str) -> str:
     return name
+
+
+# -- the run record: ops tables for Airflow runs, as `cofre run` writes them --------------------------
+
+RECORD_TASK = "record_run"
+_STEP_STATUS = {"success": "succeeded", "skipped": "succeeded", "failed": "failed"}
+
+
+def record_airflow_run(
+    graph: StepGraph,
+    *,
+    run_id: str,
+    started_at: datetime | None,
+    task_outcomes: Iterable[Mapping[str, Any]],
+    results: Mapping[str, Mapping[str, Any] | None],
+) -> dict[str, int]:
+    """Write an Airflow run to the ops tables exactly as the embedded runner writes its runs (so the
+    dashboard's operations page, Grafana and their alerts see scheduled runs): one row per step with
+    its status, seconds (the sum of its tasks' durations: a dbt step is a task group) and rows (from
+    the step task's XCom), then the audit mirror and a fresh verification of the trail.
+
+    `task_outcomes` are Airflow's breadcrumbs of the run's finished tasks (task_id, state, duration);
+    `results` the XCom of each Python step's task."""
+    prepare_environment()
+    from orchestration.graph import StepResult, TableCount
+    from orchestration.ops import record_run
+    from orchestration.runner import RunRecord, StepRun
+    from orchestration.services import build_services
+
+    settings = load_settings()
+    services = build_services(settings, actor="airflow")
+    by_step: dict[str, list[Mapping[str, Any]]] = {}
+    for outcome in task_outcomes:
+        name = str(outcome["task_id"]).split(".", 1)[0].removesuffix("_done")
+        by_step.setdefault(name, []).append(outcome)
+    errors = {
+        event["target"]: event["details"].get("error")
+        for event in services.audit.events()
+        if event["action"] == "step.run" and event["outcome"] == "failure"
+    }
+    steps = []
+    for step in graph.order():
+        outcomes = by_step.get(step.name, [])
+        states = {_STEP_STATUS.get(str(o["state"]), "not run") for o in outcomes}
+        status = "failed" if "failed" in states else "succeeded" if states == {"succeeded"} else "not run"
+        seconds = sum(float(o.get("duration") or 0) for o in outcomes)
+        result = results.get(step.name)
+        counts = [TableCount(**c) for c in result["counts"]] if result and status == "succeeded" else []
+        error = None
+        if status == "failed":
+            failed = sorted(str(o["task_id"]) for o in outcomes if str(o["state"]) == "failed")
+            error = errors.get(f"{run_id}/{step.name}") or f"failed task(s): {', '.join(failed)}"
+        steps.append(StepRun(step.name, status, seconds, StepResult(counts=counts), error))
+    record = RunRecord(
+        run_id=run_id,
+        started_at=(started_at or datetime.now(UTC)).isoformat(),
+        finished_at=datetime.now(UTC).isoformat(),
+        status="failed" if any(s.status != "succeeded" for s in steps) else "succeeded",
+        steps=steps,
+    )
+    return record_run(settings, services, record)
+
+
+def record_task(graph: StepGraph) -> Any:
+    """The DAG's last task: records the run in the ops tables whatever happened (a teardown, so it runs
+    after failures too and its own outcome does not decide the run's state)."""
+    from airflow.sdk import get_current_context, task
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    @task(task_id=RECORD_TASK, doc="record the run in ops.pipeline_runs, ops.audit_events, ops.audit_checks")
+    def record() -> dict[str, int]:
+        context = get_current_context()
+        ti, dag_run = context["ti"], context["dag_run"]
+        outcomes = [
+            crumb
+            for crumb in RuntimeTaskInstance.get_task_breadcrumbs(dag_run.dag_id, dag_run.run_id)
+            if crumb["task_id"] != RECORD_TASK
+        ]
+        names = [s.name for s in graph.order() if s.name not in DBT_STEPS]
+        results = {name: ti.xcom_pull(task_ids=step_task_id(name)) for name in names}
+        return record_airflow_run(
+            graph,
+            run_id=cofre_run_id(dag_run.run_id),
+            started_at=dag_run.start_date,
+            task_outcomes=outcomes,
+            results=results,
+        )
+
+    return record().as_teardown()
 
 
 # -- assets ------------------------------------------------------------------------------------------
@@ -602,6 +691,10 @@ def build_elt_tasks(
             before = before[1] if isinstance(before, tuple) else before
             after = after[0] if isinstance(after, tuple) else after
             before >> after
+    record = record_task(graph)
+    for node in nodes.values():
+        (node[1] if isinstance(node, tuple) else node) >> record
+    nodes[RECORD_TASK] = record
     return nodes
 
 

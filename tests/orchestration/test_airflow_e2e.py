@@ -163,6 +163,28 @@ def test_a_task_failing_once_succeeds_on_retry_and_is_audited(runs: dict[str, An
     assert trail.verify().ok
 
 
+def test_the_airflow_run_is_recorded_in_the_ops_tables_like_a_cofre_run(runs: dict[str, Any]) -> None:
+    """The `record_run` teardown writes the run to ops (published for readers): every step of the graph
+    succeeded (the flaky one on its retry), with its seconds and rows; the audit trail verified intact."""
+    from orchestration.steps import PIPELINE
+
+    ops = Settings(home=runs["airflow"]).published_ops_path
+    with duckdb.connect() as con:
+        con.execute(f"attach '{ops}' as ops (read_only)")
+        rows = con.execute(
+            "select run_id, run_status, step, step_status, seconds, rows "
+            "from ops.pipeline_runs order by position"
+        ).fetchall()
+        check = con.execute("select ok from ops.audit_checks where run_id like 'airflow:%'").fetchall()
+    assert {r[0] for r in rows} == {f"airflow:{runs['dag_run'].run_id}"}
+    assert [r[2] for r in rows] == [s.name for s in PIPELINE.order()]
+    assert {(r[1], r[3]) for r in rows} == {("succeeded", "succeeded")}
+    assert all(r[4] > 0 for r in rows)
+    by_step = {r[2]: r[5] for r in rows}
+    assert by_step["ingest_olist"] > 0 and by_step["publish_marts"] > 0
+    assert check == [(True,)]
+
+
 def test_the_dbt_profile_came_from_the_vault_through_the_secrets_backend(runs: dict[str, Any]) -> None:
     """The dbt tasks of the run (which succeeded) got their profile from connection `cofre_warehouse`:
     the secrets backend read its vault entry during the run, and Airflow's database holds no connection."""

@@ -96,6 +96,10 @@ def test_elt_dag_is_the_step_graph(dags: dict[str, Any]) -> None:
         assert entries, step.name
         for task_id in entries:
             assert set(dag.get_task(task_id).upstream_task_ids) - inside == producers, task_id
+    # Last, whatever happened: the run is recorded in the ops tables (a teardown: it does not decide the
+    # run's state, so a failed step still fails the run).
+    record = dag.get_task(airflow_tasks.RECORD_TASK)
+    assert record.is_teardown and record.upstream_task_ids == {task_of(s.name) for s in PIPELINE.order()}
     order = [s.name for s in PIPELINE.order()]
     assert order.index("transform_silver") < order.index("export_silver") < order.index("load_gold")
     assert order.index("load_gold") < order.index("transform_marts") < order.index("publish_marts")
