@@ -502,10 +502,7 @@ def dbt_task_group(
         target_name=settings.target,
         profile_mapping=PROFILE_MAPPINGS[settings.target](conn_id=WAREHOUSE_CONN_ID),
     )
-    operator_args: dict[str, Any] = {
-        "indirect_selection": INDIRECT_SELECTION,
-        "env": DBT_PROCESS_ENV,
-    }
+    operator_args: dict[str, Any] = {"indirect_selection": INDIRECT_SELECTION}
     group = DbtTaskGroup(
         group_id=step,
         project_config=ProjectConfig(
@@ -514,6 +511,7 @@ def dbt_task_group(
             project_name="cofre",
             install_dbt_deps=False,
             dbt_vars=dbt_vars(settings),
+            env_vars=DBT_PROCESS_ENV,
         ),
         profile_config=profile_config,
         execution_config=ExecutionConfig(
@@ -550,6 +548,7 @@ def dbt_task_group(
         producer_task_id=producer.task_id if producer is not None else None,
         test_args={
             **operator_args,
+            "env": DBT_PROCESS_ENV,
             "project_dir": str(TRANSFORM_DIR),
             "profile_config": profile_config,
             "vars": dbt_vars(settings),
