@@ -27,6 +27,8 @@ log = logging.getLogger("cofre.dashboard")
 SETTINGS_KEY = "cofre_settings"
 LANGUAGE_KEY = "cofre_language"
 FILTER_KEYS = ("filter_period", "filter_state", "filter_category")
+DEFAULT_PERIOD = timedelta(days=365)
+"""The period a first visit shows, ending at the newest order."""
 """Widget keys of the sidebar filters: the same on every page, and kept for the session, so a choice
 follows the user from page to page."""
 
@@ -103,7 +105,9 @@ def sidebar_filters(
     if period and first is not None and last is not None:
         kept = st.session_state.get(FILTER_KEYS[0])
         if not (isinstance(kept, tuple) and kept and all(first <= day <= last for day in kept)):
-            st.session_state[FILTER_KEYS[0]] = (first, last)  # first visit, or a publish moved the bounds
+            # First visit, or a publish moved the bounds: the last 12 months of data, so the overview
+            # opens with a comparison against the 12 months before.
+            st.session_state[FILTER_KEYS[0]] = (max(first, last - DEFAULT_PERIOD + timedelta(days=1)), last)
         chosen = st.sidebar.date_input(
             ctx.t("period"), min_value=first, max_value=last, key=FILTER_KEYS[0], persist_state="session"
         )

@@ -180,6 +180,17 @@ def test_overview_kpis_equal_the_warehouse(
         assert shown_number(shown[name].delta) == pytest.approx(round(change, 1), abs=0.1), name
 
 
+@pytest.mark.integration
+def test_the_overview_opens_on_the_last_12_months_with_a_comparison(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = app_test(state_dir, monkeypatch, language="en")
+    with duckdb.connect(str(Settings(home=state_dir).warehouse_path), read_only=True) as con:
+        (newest,) = con.execute("select max(purchase_date) from marts.fct_orders").fetchone()
+    assert at.sidebar.date_input(key="filter_period").value == (newest - timedelta(days=364), newest)
+    assert at.metric and all(m.delta for m in at.metric), [(m.label, m.delta) for m in at.metric]
+
+
 def test_every_page_shows_an_empty_state_before_the_first_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
