@@ -26,24 +26,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the browser helper lives with the dashboard's tests
 
+from benchmarks.pipeline import cofre_run  # noqa: E402
 from orchestration.commands.dashboard import streamlit_command, streamlit_environment  # noqa: E402
 from orchestration.settings import Settings  # noqa: E402
 from tests.dashboard.browser import chromium, free_port  # noqa: E402
 
 KPIS_SHOWN = "return document.querySelectorAll('[data-testid=\"stMetricValue\"]').length >= 6"
-
-
-def build_state(scale: float, home: Path) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COFRE_")}
-    env.update(COFRE_HOME=str(home), AIRFLOW_HOME=str(home / "airflow"))
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "orchestration", "run", "--scale", str(scale)],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    return time.perf_counter() - started
 
 
 def until(condition: Callable[[], bool], timeout_s: float = 300.0, step_s: float = 0.05) -> float:
@@ -121,7 +109,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cofre-bench-dashboard-") as scratch:
         home = options.home or Path(scratch) / f"home_sf{options.scale:g}"
         if options.home is None:
-            seconds = build_state(options.scale, home)
+            seconds = cofre_run(options.scale, home, home / "airflow")
             print(f"state built by `cofre run --scale {options.scale:g}` in {seconds:.0f} s")
         runs = [browser_timings(home) for _ in range(options.repeat)]
         tests = [apptest_first_run(home) for _ in range(options.repeat)]

@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 
-def run_pipeline(scale: float, work: Path) -> tuple[float, dict]:
-    home = work / f"home_sf{scale:g}"
+def cofre_run(scale: float, home: Path, airflow_home: Path) -> float:
+    """Seconds of one `cofre run --scale S` in the state directory `home` (no COFRE_* leaks in)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COFRE_")}
-    env.update(COFRE_HOME=str(home), AIRFLOW_HOME=str(work / "airflow"))
+    env.update(COFRE_HOME=str(home), AIRFLOW_HOME=str(airflow_home))
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "orchestration", "run", "--scale", str(scale)],
@@ -29,7 +29,12 @@ def run_pipeline(scale: float, work: Path) -> tuple[float, dict]:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    seconds = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def run_pipeline(scale: float, work: Path) -> tuple[float, dict]:
+    home = work / f"home_sf{scale:g}"
+    seconds = cofre_run(scale, home, work / "airflow")
     (record,) = (home / "runs").glob("*.json")
     return seconds, json.loads(record.read_text())
 
