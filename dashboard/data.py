@@ -7,7 +7,8 @@
   keyed on the files' modification times: a new publish is visible at the next rerun.
 - PostgreSQL: the login role `Settings.pg_reader_user`, which can SELECT marts, gold and ops and nothing
   else; its password (if the server needs one) is the vault entry `pg_reader_password`, read once per
-  process and audited like every secret read.
+  process and audited like every secret read, or the file `pg_reader_password_file` (the stack's
+  dashboard holds that one Docker secret and no vault).
 
 SQL names its parameters `:name`; `driver_sql` turns them into each driver's style, so every filter is a
 bound parameter and never text pasted into SQL. Avoid `%` in SQL (psycopg2 reserves it) and `::` casts
@@ -134,7 +135,7 @@ def _connect_postgres(settings: Settings) -> Any:
         host=settings.pg_host,
         port=settings.pg_port,
         user=settings.pg_reader_user,
-        password=_reader_password(str(settings.vault_path), settings),
+        password=_reader_password(str(settings.pg_reader_password_file or settings.vault_path), settings),
         dbname=settings.pg_database,
         connect_timeout=10,
     )
@@ -143,15 +144,19 @@ def _connect_postgres(settings: Settings) -> Any:
 
 
 @st.cache_resource(show_spinner=False)
-def _reader_password(vault_path: str, _settings: Settings) -> str | None:
-    """The reader role's password, read from the vault once per server process (keyed on the vault's
-    path), as every secret read is: a `secret.read` event in the audit trail, name only. None when the
-    vault or the entry is absent (a server that authenticates otherwise)."""
+def _reader_password(source: str, _settings: Settings) -> str | None:
+    """The reader role's password, read once per server process (keyed on where it comes from). From
+    `pg_reader_password_file` when set: the stack gives the dashboard that one Docker secret and no
+    vault, so this container can read nothing else. Otherwise from the vault, as every secret read is:
+    a `secret.read` event in the audit trail, name only. None when neither holds it (a server that
+    authenticates otherwise)."""
     from orchestration.services import open_vault
     from security.audit import AuditTrail, default_actor
     from security.secret_names import PG_READER_PASSWORD
 
-    if not Path(vault_path).exists():
+    if _settings.pg_reader_password_file is not None:
+        return Path(source).read_text(encoding="utf-8").strip()
+    if not Path(source).exists():
         return None
     vault = open_vault(_settings)
     if PG_READER_PASSWORD not in vault:

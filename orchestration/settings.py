@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         default="cofre_reader",
         description="Login role of the dashboard and Grafana: SELECT on marts, gold and ops, nothing else.",
     )
+    pg_reader_password_file: Path | None = Field(
+        default=None,
+        description="File holding the reader role's password, for a dashboard that holds no vault (the "
+        "stack's Docker secret); unset: the vault entry pg_reader_password.",
+    )
 
     # The lake: a local folder under the state directory (default) or an S3 prefix on MinIO/any S3.
     # S3 credentials are the vault entries lake_access_key / lake_secret_key, never settings.
@@ -77,7 +82,7 @@ class Settings(BaseSettings):
     # Master key of the vault; when unset, the 0600 key file under the state directory is used.
     vault_key: SecretStr | None = None
 
-    @field_validator("home", "olist_dir")
+    @field_validator("home", "olist_dir", "pg_reader_password_file")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None

@@ -168,7 +168,13 @@ def test_vault_key_and_reader_password_are_docker_secret_files() -> None:
     }
     cofre_services = {n for n, s in services().items() if s["image"].startswith("cofre/cofre:")}
     assert cofre_services >= {"cofre-init", "streamlit", *AIRFLOW_COMMANDS}
-    for name in cofre_services - {"tls-init"}:
+    # The dashboard holds no vault: only the read-only role's password, as Grafana does.
+    streamlit = services()["streamlit"]
+    assert streamlit["secrets"] == ["pg_reader_password"]
+    assert not any(v.startswith("state:") for v in streamlit["volumes"])
+    assert "COFRE_VAULT_KEY_FILE" not in environment(streamlit)
+    assert environment(streamlit)["COFRE_PG_READER_PASSWORD_FILE"] == "/run/secrets/pg_reader_password"
+    for name in cofre_services - {"tls-init", "streamlit"}:
         service = services()[name]
         assert environment(service)["COFRE_VAULT_KEY_FILE"] == VAULT_KEY_SECRET, name
         assert "cofre_vault_key" in service["secrets"], name

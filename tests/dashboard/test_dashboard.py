@@ -354,7 +354,7 @@ def copy_published_to_postgres(settings: Settings, database: str) -> None:
 
 @pytest.mark.integration
 def test_postgres_through_the_reader_role_shows_the_same_pages(
-    state_dir: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch
+    state_dir: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import psycopg2
 
@@ -388,6 +388,15 @@ def test_postgres_through_the_reader_role_shows_the_same_pages(
             if e["action"] == "secret.read" and e["target"] == PG_READER_PASSWORD
         ]
         assert [e["actor"].split(":")[0] for e in reads] == ["dashboard"]  # once per process, audited
+        # As in the stack: no state directory and no vault, only the password in a (Docker secret) file.
+        bare = tmp_path / "bare"
+        bare.mkdir()
+        secret = tmp_path / "pg_reader_password"
+        secret.write_text(open_vault(settings).get(PG_READER_PASSWORD) + "\n", encoding="utf-8")
+        monkeypatch.setenv("COFRE_PG_READER_PASSWORD_FILE", str(secret))
+        at = app_test(bare, monkeypatch, language="en")
+        assert [(m.label, m.value) for m in at.metric] == expected
+        assert not any(bare.iterdir()), "the dashboard wrote into the state directory"
     finally:
         with admin, admin.cursor() as cursor:
             cursor.execute(f'drop owned by "{role}"')
