@@ -93,16 +93,15 @@ def gold(ctx: StepContext) -> StepResult:
     lake = ctx.services.lake
     task = ctx.reporter.task("Spark gold jobs", total=len(GOLD_JOBS))
     gold_dir = _work_dir(ctx, "gold")
+    spark = spark_settings(s, master=s.spark_master)
     if in_process(s.spark_master):
         silver_dir = _work_dir(ctx, "silver")
         local = s if lake.is_local else s.model_copy(update={"lake_url": None})
-        spark = spark_settings(local, master=s.spark_master)
         timings = run_gold(local, spark=spark, silver_uri=silver_dir.as_uri(), gold_uri=gold_dir.as_uri())
         task.update(len(GOLD_JOBS))
         if not lake.is_local:
             _mirror(ctx, gold_dir, "gold")
     else:
-        spark = spark_settings(s, master=s.spark_master)
         timings = {}
         for job in GOLD_JOBS:
             timings[job] = submit(job, None, s, ctx.services.vault, mode="submit", spark=spark).seconds

@@ -102,4 +102,4 @@ def _publish(settings: Settings, services: Services) -> None:
             "select table_name from information_schema.tables where table_schema = %s", (OPS_SCHEMA,)
         )
         present = {row[0] for row in cursor.fetchall()}
-        services.grant_reader(cursor, OPS_SCHEMA, [t for t in OPS_TABLES if t in present])
+        services.grant_reader(cursor, {OPS_SCHEMA: [t for t in OPS_TABLES if t in present]})

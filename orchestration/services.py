@@ -6,7 +6,7 @@ configuration on their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -108,23 +108,25 @@ class Services:
     vault: Vault
     audit: AuditTrail
 
-    def grant_reader(self, cursor: PgCursor, schema: str, tables: Iterable[str] | None = None) -> None:
+    def grant_reader(self, cursor: PgCursor, grants: Mapping[str, Iterable[str] | None]) -> None:
         """Let the dashboard's and Grafana's read-only role (created on first use, its password from the
-        vault) read `tables` of `schema` (all when None), in the cursor's transaction; audited."""
+        vault) read, per schema of `grants`, those tables (all when None), in the cursor's transaction.
+        The role is checked and its password set once per call; each schema's grant is audited."""
         role = self.warehouse.settings.pg_reader_user
-        tables = None if tables is None else tuple(tables)
         password = self.vault.get(PG_READER_PASSWORD) if PG_READER_PASSWORD in self.vault else None
         ensure_reader_role(cursor, role, password)
-        grant_schema_read(cursor, role, schema, tables)
-        self.audit.record(
-            "warehouse.grant",
-            target=f"{self.warehouse.describe()}#{schema}",
-            details={
-                "role": role,
-                "privilege": "select",
-                "tables": "all" if tables is None else sorted(tables),
-            },
-        )
+        for schema, listed in grants.items():
+            tables = None if listed is None else tuple(listed)
+            grant_schema_read(cursor, role, schema, tables)
+            self.audit.record(
+                "warehouse.grant",
+                target=f"{self.warehouse.describe()}#{schema}",
+                details={
+                    "role": role,
+                    "privilege": "select",
+                    "tables": "all" if tables is None else sorted(tables),
+                },
+            )
 
 
 def vault_key(settings: Settings) -> str | None:

@@ -10,11 +10,11 @@ import logging
 import re
 from contextlib import closing
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 import requests
 from dlt.extract.source import DltSource
-from psycopg2.extensions import cursor as PgCursor
 
 from ingestion.bcb_ipca import bcb_source
 from ingestion.olist_generator import generate_olist
@@ -234,13 +234,9 @@ def publish_marts(ctx: StepContext) -> StepResult:
         counts, where = duckdb_row_counts(s.published_path, schemas), str(s.published_path)
     else:
         services = ctx.services
-
-        def grant_readers(cursor: PgCursor) -> None:
-            for schema in (PUBLISHED_SCHEMA, GOLD_SCHEMA):
-                services.grant_reader(cursor, schema)
-
+        readers = partial(services.grant_reader, grants={PUBLISHED_SCHEMA: None, GOLD_SCHEMA: None})
         with closing(services.warehouse.connect_postgres()) as con:
-            publish_postgres(con, readers=grant_readers)
+            publish_postgres(con, readers=readers)
             counts = {f"{PUBLISHED_SCHEMA}.{t}": n for t, n in postgres_row_counts(con).items()}
         where = f"{ctx.services.warehouse.describe()}#{PUBLISHED_SCHEMA}"
     ctx.services.audit.record("marts.publish", target=where, details={"run_id": ctx.run_id, "rows": counts})

@@ -44,7 +44,8 @@ def scram_sha256_verifier(
 
 
 def ensure_reader_role(cursor: PgCursor, role: str, password: str | None) -> None:
-    """Create the login role if it is missing, or reset it to read-only; set its password when given.
+    """Create the login role if it is missing, or reset it to read-only; set its password when given; let
+    it connect to the current database.
 
     NOINHERIT and no attributes: even if someone grants it another role, it does not gain that role's
     rights; every session it opens is read-only by default as a second guard."""
@@ -60,15 +61,15 @@ def ensure_reader_role(cursor: PgCursor, role: str, password: str | None) -> Non
     cursor.execute(
         sql.SQL("alter role {} set default_transaction_read_only = on").format(sql.Identifier(role))
     )
+    cursor.execute("select current_database()")
+    database = sql.Identifier(cursor.fetchone()[0])
+    cursor.execute(sql.SQL("grant connect on database {} to {}").format(database, sql.Identifier(role)))
 
 
 def grant_schema_read(cursor: PgCursor, role: str, schema: str, tables: Iterable[str] | None = None) -> None:
     """Let `role` read `tables` of `schema` (every table when None). Call after each rebuild of the
     schema: grants belong to the objects, and a swapped-in schema is a new object."""
     ident = sql.Identifier(role)
-    cursor.execute("select current_database()")
-    database = sql.Identifier(cursor.fetchone()[0])
-    cursor.execute(sql.SQL("grant connect on database {} to {}").format(database, ident))
     cursor.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), ident))
     if tables is None:
         cursor.execute(

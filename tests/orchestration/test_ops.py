@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import re
+import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -104,19 +106,20 @@ def recomputed(stored: str, password: str) -> str:
 def test_scram_verifier_matches_postgresql(pg_database: str) -> None:
     """PostgreSQL hashes a password itself; recomputing with its salt and iterations gives its verifier."""
     role = f"cofre_scram_{uuid.uuid4().hex[:8]}"
+    password = f"{secrets.token_urlsafe(12)} {secrets.token_hex(4)}"  # made here, a space included
     with closing(psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=pg_database)) as con:
         con.autocommit = True
         with con.cursor() as cursor:
             cursor.execute("set password_encryption = 'scram-sha-256'")
-            cursor.execute(sql.SQL("create role {} password 'pa55 w0rd'").format(sql.Identifier(role)))
+            cursor.execute(sql.SQL("create role {} password %s").format(sql.Identifier(role)), (password,))
             try:
                 stored = stored_verifier(pg_database, role)
             finally:
                 cursor.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
-    assert recomputed(stored, "pa55 w0rd") == stored
-    assert recomputed(stored, "pa55 w0rD") != stored
+    assert recomputed(stored, password) == stored
+    assert recomputed(stored, password + "x") != stored
     with pytest.raises(ValueError, match="ASCII"):
-        scram_sha256_verifier("pä55 w0rd")
+        scram_sha256_verifier(f"{secrets.token_hex(4)}ä")
 
 
 @pytest.fixture
@@ -140,12 +143,7 @@ def test_reader_role_reads_marts_gold_and_ops_and_nothing_else(
             cursor.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
             cursor.execute(sql.SQL("create table {}.t as select 1 as x").format(sql.Identifier(schema)))
     with closing(services.warehouse.connect_postgres()) as con:
-
-        def grant(cursor: psycopg2.extensions.cursor) -> None:
-            for schema in ("marts", "gold"):
-                services.grant_reader(cursor, schema)
-
-        publish_postgres(con, readers=grant)
+        publish_postgres(con, readers=partial(services.grant_reader, grants={"marts": None, "gold": None}))
     record_run(settings, services, run_record("r1", "succeeded"))
 
     with closing(reader(settings)) as con:
