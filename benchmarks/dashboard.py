@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the browser helper lives with the dashboard's tests
 
 from benchmarks.pipeline import cofre_run  # noqa: E402
-from orchestration.commands.dashboard import streamlit_command, streamlit_environment  # noqa: E402
+from orchestration.cli.commands.dashboard import streamlit_command, streamlit_environment  # noqa: E402
 from orchestration.settings import Settings  # noqa: E402
 from tests.dashboard.browser import chromium, free_port  # noqa: E402
 

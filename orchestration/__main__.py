@@ -1,5 +1,5 @@
 """`python -m orchestration` runs the cofre CLI (same as the `cofre` entry point)."""
 
-from orchestration.cli import main
+from orchestration.cli.app import main
 
 main()

@@ -8,97 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ingestion.lake import Lake, S3Credentials, S3Options
 from orchestration.settings import Settings
+from orchestration.warehouse.connection import Warehouse
 from security.audit import AuditTrail, default_actor
 from security.bootstrap import ensure_embedded_secrets
-from security.credentials import _endpoint
+from security.credentials import endpoint_url
 from security.reader_access import ensure_reader_role, grant_schema_read
 from security.redaction import install_redaction
 from security.secret_names import LAKE_ACCESS_KEY, LAKE_SECRET_KEY, PG_PASSWORD, PG_READER_PASSWORD
 from security.vault import Vault
 
-if TYPE_CHECKING:  # dlt is imported where a destination is built, after the CLI prepared the process
-    from dlt.common.destination import Destination
-    from psycopg2.extensions import connection as PgConnection
+if TYPE_CHECKING:
     from psycopg2.extensions import cursor as PgCursor
-
-
-@dataclass(frozen=True)
-class Warehouse:
-    """Where raw, staging, marts live: the embedded DuckDB file or a PostgreSQL database."""
-
-    settings: Settings
-    password: str = ""  # empty: the server authenticates otherwise (trust, peer, certificates)
-
-    @property
-    def target(self) -> str:
-        return self.settings.target
-
-    def dlt_destination(self) -> Destination:
-        import dlt
-
-        if self.target == "duckdb":
-            self.settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-            return dlt.destinations.duckdb(str(self.settings.warehouse_path))
-        self.ensure_postgres_database()
-        return dlt.destinations.postgres(credentials=self.postgres_credentials())
-
-    def connect_postgres(self) -> PgConnection:
-        import psycopg2
-
-        s = self.settings
-        return psycopg2.connect(
-            host=s.pg_host,
-            port=s.pg_port,
-            user=s.pg_user,
-            password=self.password or None,
-            dbname=s.pg_database,
-            connect_timeout=10,
-        )
-
-    def ensure_postgres_database(self) -> None:
-        """Create the warehouse database on first use, as the embedded default creates its DuckDB file."""
-        import psycopg2
-        from psycopg2 import sql
-
-        s = self.settings
-        admin = psycopg2.connect(
-            host=s.pg_host,
-            port=s.pg_port,
-            user=s.pg_user,
-            password=self.password,
-            dbname="postgres",
-            connect_timeout=10,
-        )
-        admin.autocommit = True
-        try:
-            with admin.cursor() as cursor:
-                cursor.execute("select 1 from pg_database where datname = %s", (s.pg_database,))
-                if cursor.fetchone() is None:
-                    cursor.execute(sql.SQL("create database {}").format(sql.Identifier(s.pg_database)))
-        finally:
-            admin.close()
-
-    def postgres_credentials(self) -> dict[str, Any]:
-        s = self.settings
-        return {
-            "drivername": "postgresql",
-            "host": s.pg_host,
-            "port": s.pg_port,
-            "username": s.pg_user,
-            "password": self.password,
-            "database": s.pg_database,
-        }
-
-    def describe(self) -> str:
-        """Where the warehouse is, for people: never includes a password."""
-        if self.target == "duckdb":
-            return str(self.settings.warehouse_path)
-        s = self.settings
-        return f"postgresql://{s.pg_user}@{s.pg_host}:{s.pg_port}/{s.pg_database}"
 
 
 @dataclass(frozen=True)
@@ -138,15 +62,21 @@ def open_vault(settings: Settings) -> Vault:
     return Vault(settings.vault_path, key=vault_key(settings), key_file=settings.vault_key_file)
 
 
+def open_audited(settings: Settings, *, actor: str) -> tuple[Vault, AuditTrail]:
+    """The vault with its audit trail attached, so every read through it is a `secret.read` event;
+    `actor` says which part of cofre acts (cli, runner, airflow, dashboard), the user is added."""
+    vault = open_vault(settings)
+    return vault, AuditTrail.for_vault(settings.audit_path, vault, actor=f"{actor}:{default_actor()}")
+
+
 def build_services(settings: Settings, *, actor: str = "runner") -> Services:
     """Open (on the first run of the embedded default: create) the vault, attach the audit trail so every
     secret read is an event, feed dlt from the vault, and redact every secret value from the logs."""
     if not settings.vault_path.exists():
         key = vault_key(settings)
         Vault.create(settings.vault_path, key=key, key_file=None if key else settings.vault_key_file)
-    vault = open_vault(settings)
-    ensure_embedded_secrets(vault)
-    audit = AuditTrail.for_vault(settings.audit_path, vault, actor=f"{actor}:{default_actor()}")
+    ensure_embedded_secrets(open_vault(settings))  # the audit trail's key among them
+    vault, audit = open_audited(settings, actor=actor)
     from security.dlt_provider import register_vault_provider
 
     register_vault_provider(vault)
@@ -164,10 +94,8 @@ def build_lake(settings: Settings, vault: Vault) -> Lake:
     if not settings.lake_location.startswith("s3://"):
         return Lake.from_url(settings.lake_location, cold_url=settings.cold_url)
     endpoint = settings.s3_endpoint_url
-    if endpoint is not None:
-        # The one transport policy of cofre (TLS unless loopback), checked before any secret is read.
-        netloc, secure = _endpoint(endpoint)
-        endpoint = f"{'https' if secure else 'http'}://{netloc}"
+    if endpoint is not None:  # TLS unless loopback, checked before any secret is read
+        endpoint = endpoint_url(endpoint)
 
     def credentials() -> S3Credentials:
         return S3Credentials(vault.get(LAKE_ACCESS_KEY), vault.get(LAKE_SECRET_KEY))

@@ -14,6 +14,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from security.errors import InsecureTransport, SecretNotFound
+from security.masking import duckdb_hmac_pads
+from security.redaction import install_redaction
 from security.secret_names import LAKE_ACCESS_KEY, LAKE_SECRET_KEY, MASKING_KEY, PG_PASSWORD
 from security.vault import Vault
 
@@ -23,6 +25,8 @@ DBT_SECRET_PREFIX = "DBT_ENV_SECRET_"  # noqa: S105 (a variable-name prefix)
 DBT_MASKING_KEY_VAR = "DBT_ENV_SECRET_MASKING_KEY"
 DBT_PG_PASSWORD_VAR = "DBT_ENV_SECRET_PG_PASSWORD"  # noqa: S105 (a variable name)
 S3A_ENV_CREDENTIALS = "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+PG_MASKING_SETTING = "cofre.masking_key"
+"""PostgreSQL session setting read by the `mask_token` macro (`current_setting('cofre.masking_key')`)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -53,6 +57,13 @@ def _endpoint(endpoint: str) -> tuple[str, bool]:
     return parts.netloc, secure
 
 
+def endpoint_url(endpoint: str) -> str:
+    """`endpoint` as the URL a client should use: https unless it is this machine (plain HTTP to another
+    host is refused before any secret is read). cofre's one transport policy for the S3 API."""
+    netloc, secure = _endpoint(endpoint)
+    return f"{'https' if secure else 'http'}://{netloc}"
+
+
 def _optional(vault: Vault, name: str) -> str | None:
     try:
         return vault.get(name)
@@ -61,7 +72,11 @@ def _optional(vault: Vault, name: str) -> str | None:
 
 
 def dbt_env(
-    vault: Vault, target: Literal["duckdb", "postgres"], *, settings: Mapping[str, str] | None = None
+    vault: Vault,
+    target: Literal["duckdb", "postgres"],
+    *,
+    settings: Mapping[str, str] | None = None,
+    inherited_pgoptions: str = "",
 ) -> dict[str, str]:
     """Variables to add to the dbt process's environment (profiles.yml reads them with `env_var()`).
 
@@ -73,10 +88,36 @@ def dbt_env(
         raise ValueError(
             "Non-secret settings may not use the DBT_ENV_SECRET_ prefix: secrets come from the vault."
         )
-    env = {**settings, DBT_MASKING_KEY_VAR: vault.get(MASKING_KEY)}
-    if target == "postgres":
-        env[DBT_PG_PASSWORD_VAR] = _optional(vault, PG_PASSWORD) or ""
+    password = (_optional(vault, PG_PASSWORD) or "") if target == "postgres" else None
+    key = vault.get(MASKING_KEY)
+    return {**settings, **dbt_secret_env(key, password=password, inherited_pgoptions=inherited_pgoptions)}
+
+
+def masking_key_forms(masking_key: str) -> list[str]:
+    """Every form in which the masking key travels (the key and the HMAC pads derived from it): each
+    must be redacted wherever a child's output is shown."""
+    return [masking_key, *duckdb_hmac_pads(masking_key)]
+
+
+def dbt_secret_env(
+    masking_key: str, *, password: str | None = None, inherited_pgoptions: str = ""
+) -> dict[str, str]:
+    """The secret variables of one dbt process: the masking key (read by the DuckDB masking plugin) and,
+    on PostgreSQL (`password` not None), the password and the PGOPTIONS that set `cofre.masking_key` in
+    every session dbt opens, after the caller's `inherited_pgoptions`. Every form of the key is
+    registered with the redaction filter first, so no line of the child's output can show it."""
+    install_redaction(masking_key_forms(masking_key))
+    env = {DBT_MASKING_KEY_VAR: masking_key}
+    if password is not None:
+        env[DBT_PG_PASSWORD_VAR] = password
+        option = f"-c {PG_MASKING_SETTING}={_pgoptions_value(masking_key)}"
+        env["PGOPTIONS"] = f"{inherited_pgoptions.strip()} {option}".strip()
     return env
+
+
+def _pgoptions_value(value: str) -> str:
+    """Escape a value for libpq's `options` (space-separated; backslash escapes)."""
+    return value.replace("\\", "\\\\").replace(" ", "\\ ")
 
 
 def spark_conf(*, s3_endpoint: str | None = None) -> dict[str, str]:
@@ -87,11 +128,11 @@ def spark_conf(*, s3_endpoint: str | None = None) -> dict[str, str]:
     """
     if s3_endpoint is None:
         return {}
-    netloc, secure = _endpoint(s3_endpoint)
+    url = endpoint_url(s3_endpoint)
     return {
-        "spark.hadoop.fs.s3a.endpoint": f"{'https' if secure else 'http'}://{netloc}",
+        "spark.hadoop.fs.s3a.endpoint": url,
         "spark.hadoop.fs.s3a.path.style.access": "true",
-        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(secure).lower(),
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(url.startswith("https:")).lower(),
         "spark.hadoop.fs.s3a.aws.credentials.provider": S3A_ENV_CREDENTIALS,
     }
 

@@ -19,18 +19,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-SILVER_TABLES = (
-    "customers",
-    "orders",
-    "order_items",
-    "order_payments",
-    "order_reviews",
-    "products",
-    "product_categories",
-    "sellers",
-    "ipca",
-)
-"""The silver tables a job may read (see orchestration/silver_export.py): masked, never bronze/raw."""
+from spark_jobs.contract import LAKE_TABLES
 
 PII_COLUMNS = frozenset(
     {
@@ -58,8 +47,8 @@ class GoldOutputError(ValueError):
 
 def read_silver(spark: SparkSession, silver_uri: str, table: str) -> DataFrame:
     """One masked silver table from the lake."""
-    if table not in SILVER_TABLES:
-        raise ValueError(f"{table!r} is not a silver table; silver tables are {', '.join(SILVER_TABLES)}")
+    if table not in LAKE_TABLES:
+        raise ValueError(f"{table!r} is not a silver table; silver tables are {', '.join(LAKE_TABLES)}")
     return spark.read.parquet(f"{silver_uri.rstrip('/')}/{table}")
 
 
@@ -148,7 +137,7 @@ def main(
     """The spark-submit entry point of a job: `--silver URI --gold URI [options]`.
 
     The Spark configuration (master, shuffle partitions, s3a) comes from spark-submit's `--conf`
-    values, built by orchestration/spark.py; the job itself only names its inputs and outputs.
+    values, built by orchestration/gold/spark.py; the job itself only names its inputs and outputs.
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--silver", required=True, help="URI of the silver layer (file:///…, s3a://…)")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from orchestration.spark import HADOOP_AWS_PACKAGE
+from orchestration.gold.spark import HADOOP_AWS_PACKAGE
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
 
 ROOT = Path(__file__).parents[1]
@@ -285,7 +285,7 @@ def test_airflow_runs_the_celery_executor_on_redis_with_the_cofre_vault() -> Non
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres:5432/airflow?sslmode=require")
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
         assert env["AIRFLOW__SECRETS__BACKEND"] == "security.airflow_backend.CofreVaultSecretsBackend"
-        assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/cofre/orchestration/dags"
+        assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/cofre/orchestration/airflow/dags"
     assert "class CofreVaultSecretsBackend" in (ROOT / "security" / "airflow_backend.py").read_text()
     assert (ROOT / "orchestration" / "dags" / "cofre_elt.py").exists()
     assert "WORKDIR /opt/cofre" in COFRE_DOCKERFILE.read_text()

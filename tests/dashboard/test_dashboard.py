@@ -28,7 +28,11 @@ from dashboard import queries
 from dashboard.data import driver_sql
 from dashboard.i18n import LABELS, label
 from dashboard.navigation import APP_DIR, APP_SCRIPT, PAGES, PageSpec
-from orchestration.commands.dashboard import settings_environment, streamlit_command, streamlit_environment
+from orchestration.cli.commands.dashboard import (
+    settings_environment,
+    streamlit_command,
+    streamlit_environment,
+)
 from orchestration.settings import Settings
 from tests.dashboard.browser import Browser, chromium, free_port, missing_browser
 

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ingestion.lake import verify
-from orchestration.commands.lake import app
+from orchestration.cli.commands.lake import app
 from tests.fakes.s3_server import S3Server, s3_server  # noqa: F401 (fixture)
 from tests.ingestion.lake_helpers import make_lake, make_load
 

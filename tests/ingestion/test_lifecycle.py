@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from ingestion import lifecycle
 from ingestion.errors import LakeError
 from ingestion.lake import Lake, Manifest, cold_key, journal, load_state, verify
-from orchestration.commands.lifecycle import app
+from orchestration.cli.commands.lifecycle import app
 from security.audit import AuditTrail, read_events
 from tests.fakes.s3_server import S3Server, s3_server  # noqa: F401 (fixture)
 from tests.ingestion.lake_helpers import TEST_CREDENTIALS, make_lake, make_load, snapshot

@@ -22,14 +22,14 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration import airflow_tasks
-from orchestration.commands.airflow import airflow_environment
+from orchestration.airflow.defaults import DBT_MODE_VARIABLE
+from orchestration.airflow.manifest import WAREHOUSE_CONN_ID, produce_manifest
+from orchestration.environment import DAGS_DIR, airflow_environment
 from orchestration.graph import StepContext, StepResult
 from orchestration.settings import Settings
 from security.audit import read_events
 
 pytestmark = pytest.mark.integration
-DAGS_DIR = Path(airflow_tasks.__file__).parent / "dags"
 FLAKY_STEP = "ingest_ipca"
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS_DIR))
@@ -71,7 +71,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "PROVIDERS__ENABLE_AIRFLOW_SECRETS": "false",
         "COFRE_HOME": str(airflow_home),
         "COFRE_SCALE": "0.01",
-        airflow_tasks.DBT_MODE_VARIABLE: "watcher",
+        DBT_MODE_VARIABLE: "watcher",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -83,7 +83,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
         db.initdb()
         settings = Settings()
-        airflow_tasks.produce_manifest(settings)  # what `cofre airflow manifest` does
+        produce_manifest(settings)  # what `cofre airflow manifest` does
         events_before = sum(1 for _ in read_events(settings.audit_path))
         bag = DagBag(dag_folder=str(DAGS_DIR))
         assert bag.import_errors == {}
@@ -194,7 +194,7 @@ def test_the_dbt_profile_came_from_the_vault_through_the_secrets_backend(runs: d
     assert str(runs["dag_run"].state) in ("success", "DagRunState.SUCCESS")
     events = list(read_events(Settings(home=runs["airflow"]).audit_path))
     before, parsed = runs["events"]
-    entry = f"airflow_conn_{airflow_tasks.WAREHOUSE_CONN_ID}"
+    entry = f"airflow_conn_{WAREHOUSE_CONN_ID}"
 
     def reads(window: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [e for e in window if e["action"] == "secret.read" and e["target"] == entry]
@@ -203,7 +203,7 @@ def test_the_dbt_profile_came_from_the_vault_through_the_secrets_backend(runs: d
     during_run = reads(events[parsed:])
     assert during_run and {e["actor"] for e in during_run} == {"airflow"}  # the backend's actor
     with create_session() as session:
-        stored = session.query(Connection).filter(Connection.conn_id == airflow_tasks.WAREHOUSE_CONN_ID)
+        stored = session.query(Connection).filter(Connection.conn_id == WAREHOUSE_CONN_ID)
         assert stored.count() == 0
 
 

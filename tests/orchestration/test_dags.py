@@ -11,11 +11,16 @@ from typing import Any
 
 import pytest
 
-from orchestration import airflow_tasks
+from orchestration.airflow.dbt_group import dbt_node_names
+from orchestration.airflow.defaults import DBT_STEPS, audit_task_failure, audit_task_retry
+from orchestration.airflow.maintenance import rotate_vault_key, run_lifecycle, verify_audit_trail
+from orchestration.airflow.manifest import WAREHOUSE_CONN_ID, produce_manifest, warehouse_connection
+from orchestration.airflow.parse import parse_times
+from orchestration.airflow.tasks import RECORD_TASK
+from orchestration.environment import DAGS_DIR
 from orchestration.settings import Settings
 
 pytestmark = pytest.mark.integration
-DAGS_DIR = Path(airflow_tasks.__file__).parent / "dags"
 DAG_IDS = {"cofre_elt", "cofre_lifecycle", "cofre_key_rotation"}
 
 
@@ -35,7 +40,7 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     settings = Settings()
-    airflow_tasks.produce_manifest(settings)
+    produce_manifest(settings)
     yield settings
     for key, value in saved.items():
         if value is None:
@@ -65,8 +70,8 @@ def test_every_dag_file_imports_and_is_sound(dags: dict[str, Any]) -> None:
             assert task.owner == "cofre", where
             assert task.retries >= 1 and task.retry_exponential_backoff, where
             assert task.execution_timeout is not None, where
-            assert airflow_tasks.audit_task_failure in _callbacks(task.on_failure_callback), where
-            assert airflow_tasks.audit_task_retry in _callbacks(task.on_retry_callback), where
+            assert audit_task_failure in _callbacks(task.on_failure_callback), where
+            assert audit_task_retry in _callbacks(task.on_retry_callback), where
 
 
 def _callbacks(value: Any) -> list[Any]:
@@ -77,7 +82,7 @@ def test_elt_dag_is_the_step_graph(dags: dict[str, Any]) -> None:
     from orchestration.steps import PIPELINE
 
     dag = dags["cofre_elt"]
-    dbt_steps = airflow_tasks.DBT_STEPS
+    dbt_steps = DBT_STEPS
 
     def task_of(step: str) -> str:
         return f"{step}_done" if step in dbt_steps else step
@@ -98,7 +103,7 @@ def test_elt_dag_is_the_step_graph(dags: dict[str, Any]) -> None:
             assert set(dag.get_task(task_id).upstream_task_ids) - inside == producers, task_id
     # Last, whatever happened: the run is recorded in the ops tables (a teardown: it does not decide the
     # run's state, so a failed step still fails the run).
-    record = dag.get_task(airflow_tasks.RECORD_TASK)
+    record = dag.get_task(RECORD_TASK)
     assert record.is_teardown and record.upstream_task_ids == {task_of(s.name) for s in PIPELINE.order()}
     order = [s.name for s in PIPELINE.order()]
     assert order.index("transform_silver") < order.index("export_silver") < order.index("load_gold")
@@ -109,11 +114,11 @@ def test_cosmos_renders_every_model_seed_and_test(dags: dict[str, Any], airflow_
     """One task per model and seed (Cosmos) and one per test and unit test (cofre), each in exactly one
     of the two dbt task groups; a test runs after the tasks of its parents in its group."""
     dag = dags["cofre_elt"]
-    nodes = airflow_tasks.dbt_node_names(airflow_env)
+    nodes = dbt_node_names(airflow_env)
     ids = set(dag.task_ids)
 
     def groups_with(suffixed: str) -> list[str]:
-        return [g for g in airflow_tasks.DBT_STEPS if f"{g}.{suffixed}" in ids]
+        return [g for g in DBT_STEPS if f"{g}.{suffixed}" in ids]
 
     for model in nodes["model"]:
         assert len(groups_with(f"{model}_run")) == 1, model
@@ -138,7 +143,7 @@ def test_dag_files_parse_in_under_a_second(dags: dict[str, Any]) -> None:
     """Parse time as a running DAG processor pays it on every loop (one-off imports and plugin loading
     already done): rendering from the manifest, not `dbt ls`. The numbers are printed for the report."""
     for path in sorted(DAGS_DIR.glob("*.py")):
-        first, steady, tasks = airflow_tasks.parse_times(path)
+        first, steady, tasks = parse_times(path)
         print(f"parse {path.name}: first {first:.3f} s, steady {steady:.3f} s, {tasks} tasks")
         assert steady < 1.0, (path.name, steady)
 
@@ -151,11 +156,11 @@ def test_maintenance_tasks_rotate_then_verify(tmp_path: Path, monkeypatch: pytes
     settings = Settings()
     build_services(settings)  # the vault and its generated secrets, as a first run creates them
     before = open_vault(settings).get("masking_key")
-    rotated = airflow_tasks.rotate_vault_key(run_id="airflow:test")
+    rotated = rotate_vault_key(run_id="airflow:test")
     assert rotated["new_version"] == rotated["old_version"] + 1
     assert open_vault(settings).get("masking_key") == before  # same secrets, new key
-    assert airflow_tasks.verify_audit_trail()["events"] > 0
-    assert airflow_tasks.run_lifecycle(run_id="airflow:test")["moves"] == []  # nothing is old yet
+    assert verify_audit_trail()["events"] > 0
+    assert run_lifecycle(run_id="airflow:test")["moves"] == []  # nothing is old yet
 
 
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])
@@ -167,7 +172,7 @@ def test_the_dbt_profile_comes_from_the_connection_with_secrets_only_in_the_envi
     masking key (and password) only in the dbt process's environment, never in the profiles.yml."""
     from airflow.sdk import Connection
 
-    from orchestration.airflow_profiles import PROFILE_MAPPINGS
+    from orchestration.airflow.profiles import PROFILE_MAPPINGS
     from orchestration.services import build_services
     from security.credentials import DBT_MASKING_KEY_VAR, DBT_PG_PASSWORD_VAR
 
@@ -178,10 +183,8 @@ def test_the_dbt_profile_comes_from_the_connection_with_secrets_only_in_the_envi
     if target == "postgres":
         vault.set("pg_password", "pg-secret-for-the-test")
     key = vault.get("masking_key")
-    connection = Connection.from_json(
-        airflow_tasks.warehouse_connection(settings, vault), conn_id=airflow_tasks.WAREHOUSE_CONN_ID
-    )
-    mapping = PROFILE_MAPPINGS[target](conn_id=airflow_tasks.WAREHOUSE_CONN_ID)
+    connection = Connection.from_json(warehouse_connection(settings, vault), conn_id=WAREHOUSE_CONN_ID)
+    mapping = PROFILE_MAPPINGS[target](conn_id=WAREHOUSE_CONN_ID)
     mapping._conn = connection  # what BaseHook.get_connection returns through the backend
     written = mapping.get_profile_file_contents(profile_name="cofre", target_name=target)
     env = mapping.env_vars

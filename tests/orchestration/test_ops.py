@@ -17,11 +17,11 @@ import pytest
 from psycopg2 import errors, sql
 
 from orchestration.graph import StepResult, TableCount
-from orchestration.ops import record_run
-from orchestration.publish import publish_postgres
 from orchestration.runner import RunRecord, StepRun
 from orchestration.services import Services, build_services
 from orchestration.settings import Settings
+from orchestration.warehouse.ops import record_run
+from orchestration.warehouse.publish import publish_postgres
 from security.reader_access import scram_sha256_verifier
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
 

@@ -8,7 +8,7 @@ import duckdb
 import psycopg2
 import pytest
 
-from orchestration.publish import publish_duckdb, publish_postgres
+from orchestration.warehouse.publish import publish_duckdb, publish_postgres
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
 
 

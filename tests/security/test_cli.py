@@ -11,8 +11,8 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from orchestration.commands import audit as audit_cli
-from orchestration.commands import vault as vault_cli
+from orchestration.cli.commands import audit as audit_cli
+from orchestration.cli.commands import vault as vault_cli
 from security.keys import encode_b64, generate_master_key
 from security.vault import Vault
 from tests.security.helpers import files_containing, run_python
@@ -151,8 +151,8 @@ def test_vault_tampering_is_reported(cli: Invoke, home: Path) -> None:
 
 @pytest.mark.integration
 def test_commands_in_real_processes(home: Path, subprocess_env: dict[str, str]) -> None:
-    vault_app = "from orchestration.commands.vault import app; app()"
-    audit_app = "from orchestration.commands.audit import app; app()"
+    vault_app = "from orchestration.cli.commands.vault import app; app()"
+    audit_app = "from orchestration.cli.commands.audit import app; app()"
     env = {**subprocess_env, "COFRE_HOME": str(home)}
     assert run_python(vault_app, "init", env=env).returncode == 0
     stored = run_python(vault_app, "set", "pg_password", env=env, input_text=MARKERS["pg_password"] + "\n")

@@ -277,7 +277,7 @@ def write_silver(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     """One small local session for every Spark test (2 cores shared with other suites)."""
-    from orchestration.spark import SparkSettings, build_session
+    from orchestration.gold.spark import SparkSettings, build_session
 
     session = build_session(SparkSettings(master="local[2]", shuffle_partitions=2, app_name="cofre-tests"))
     yield session

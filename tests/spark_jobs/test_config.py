@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.settings import Settings
-from orchestration.spark import (
+from orchestration.gold.spark import (
     GOLD_JOBS,
     SparkJobFailed,
     SparkSettings,
@@ -20,6 +19,7 @@ from orchestration.spark import (
     submit,
     submit_command,
 )
+from orchestration.settings import Settings
 from security.credentials import spark_env
 from security.errors import InsecureTransport
 from security.secret_names import LAKE_ACCESS_KEY, LAKE_SECRET_KEY

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.gold_load import (
+from orchestration.gold.load import (
     CHECKS,
     ReconciliationError,
     _csv,
@@ -22,18 +22,18 @@ from orchestration.gold_load import (
     load_gold_postgres,
     reconcile,
 )
-from orchestration.gold_steps import GOLD_STEPS, GOLD_WAREHOUSE
-from orchestration.graph import StepContext, StepResult
-from orchestration.services import build_services
-from orchestration.settings import Settings
-from orchestration.silver_export import (
+from orchestration.gold.silver_export import (
     EXPORT_MANIFEST,
     IPCA_TABLE,
     SILVER_TABLES,
     export_silver_duckdb,
     export_silver_postgres,
 )
+from orchestration.graph import StepContext, StepResult
+from orchestration.services import build_services
+from orchestration.settings import Settings
 from orchestration.steps import PIPELINE
+from orchestration.steps.gold import GOLD_STEPS, GOLD_WAREHOUSE
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
 from tests.spark_jobs.conftest import read_rows
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.dbt import DbtRun, run_dbt
 from orchestration.services import open_vault
 from orchestration.settings import Settings
+from orchestration.warehouse.dbt import DbtRun, run_dbt
 from security.vault import Vault
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt import TRANSFORM_DIR, run_dbt
+from orchestration.warehouse.dbt import TRANSFORM_DIR, run_dbt
 from security.masking import mask_token
 from security.secret_names import MASKING_KEY
 from tests.transform import helpers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestration.dbt import TRANSFORM_DIR
+from orchestration.warehouse.dbt import TRANSFORM_DIR
 from security.masking import mask_token
 from security.secret_names import MASKING_KEY
 from tests.transform import helpers

@@ -1,12 +1,12 @@
-"""orchestration.dbt without running dbt: environment, PGOPTIONS, failure report."""
+"""orchestration.warehouse.dbt without running dbt: environment, PGOPTIONS, failure report."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from orchestration.dbt import _pgoptions_value, dbt_environment, read_failures
 from orchestration.settings import Settings
+from orchestration.warehouse.dbt import _pgoptions_value, dbt_environment, read_failures
 from security.secret_names import MASKING_KEY, PG_PASSWORD
 from security.vault import Vault
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.dbt import run_dbt
 from orchestration.settings import Settings
+from orchestration.warehouse.dbt import run_dbt
 from security.masking import duckdb_hmac_pads, mask_token
 from security.secret_names import MASKING_KEY
 from security.vault import Vault

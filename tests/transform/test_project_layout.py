@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from orchestration.dbt import TRANSFORM_DIR
+from orchestration.warehouse.dbt import TRANSFORM_DIR
 
 MODELS = TRANSFORM_DIR / "models"
 

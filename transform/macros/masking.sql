@@ -9,7 +9,7 @@
   and `masked_columns('stg_...')` turns that policy into the select list of a silver model.
   The key never appears in SQL: DuckDB sessions hold HMAC pads set by the cofre masking plugin
   (security/dbt_duckdb_masking.py), PostgreSQL sessions hold `cofre.masking_key` set through libpq's
-  PGOPTIONS by cofre (orchestration/dbt.py). Tokens equal security.masking.mask_token in Python.
+  PGOPTIONS by cofre (orchestration/warehouse/dbt.py). Tokens equal security.masking.mask_token in Python.
 -#}
 
 {% macro mask_token(column) -%}

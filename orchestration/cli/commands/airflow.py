@@ -1,0 +1,93 @@
+"""`cofre airflow ...`: run cofre's DAGs in a local Airflow, or prepare them for a real deployment.
+
+The environment Airflow needs is derived from the settings in one place
+(`orchestration.environment.airflow_environment`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from orchestration.cli.state import state_of
+from orchestration.environment import DAGS_DIR, airflow_environment, prepare_process
+
+app = typer.Typer(
+    help="Run cofre's DAGs in a local Airflow (standalone), or prepare a real deployment.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+@app.command()
+def manifest(ctx: typer.Context) -> None:
+    """Write the dbt manifest and the step-graph snapshot the DAG files render from (at deploy time, and
+    after changing the dbt project: a DAG file never runs dbt), and the vault's entry of connection
+    `cofre_warehouse`, the dbt tasks' profile (after changing the warehouse settings too)."""
+    settings = state_of(ctx).settings()
+    prepare_process(settings, for_airflow=True)
+    from orchestration.airflow.manifest import WAREHOUSE_CONN_ID, produce_manifest, snapshot_path
+
+    started = time.perf_counter()
+    path = produce_manifest(settings)
+    stdout.print(f"dbt manifest: {path}\nstep graph:   {snapshot_path(settings)}")
+    stdout.print(f"connection:   {WAREHOUSE_CONN_ID} (vault entry airflow_conn_{WAREHOUSE_CONN_ID})")
+    stdout.print(f"({time.perf_counter() - started:.1f} s)")
+
+
+@app.command("parse-time")
+def parse_time(ctx: typer.Context) -> None:
+    """Import each DAG file as Airflow's DAG processor does and print how long it took: the first time in
+    this process, and again (the steady cost of every later parse)."""
+    settings = state_of(ctx).settings()
+    prepare_process(settings, for_airflow=True)
+    from airflow.sdk import DAG  # noqa: F401 (the DAG processor has Airflow imported)
+
+    from orchestration.airflow.manifest import ensure_manifest, graph_snapshot
+    from orchestration.airflow.parse import parse_times
+
+    ensure_manifest(settings)
+    graph_snapshot(settings)
+    stdout.print(f"{'DAG file':<24} {'first':>8} {'steady':>8}  tasks")
+    for path in sorted(DAGS_DIR.glob("*.py")):
+        first, steady, tasks = parse_times(path)
+        stdout.print(f"{path.name:<24} {first:7.3f}s {steady:7.3f}s  {tasks:5d}")
+    stdout.print("first: with one-off imports and plugin loading; steady: each later parse")
+
+
+@app.command()
+def env(ctx: typer.Context) -> None:
+    """Print the environment to give every Airflow component of a real deployment (no secret in it)."""
+    settings = state_of(ctx).settings()
+    for name, value in airflow_environment(settings).items():
+        typer.echo(f"{name}={value!r}" if " " in value or '"' in value else f"{name}={value}")
+
+
+@app.command()
+def standalone(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port", help="Port of the Airflow UI.")] = 8080,
+) -> None:
+    """Start Airflow standalone (scheduler, API server, DAG processor, triggerer) with AIRFLOW_HOME in
+    the state directory; open http://localhost:PORT (the admin password is printed by Airflow)."""
+    settings = state_of(ctx).settings()
+    prepare_process(settings, for_airflow=True)
+    os.environ["AIRFLOW__API__PORT"] = str(port)
+    from orchestration.airflow.manifest import ensure_manifest, store_warehouse_connection
+
+    stdout.print("preparing the dbt manifest, the step graph snapshot and the warehouse connection...")
+    ensure_manifest(settings)
+    store_warehouse_connection(settings)  # in the vault, served by the secrets backend
+    bin_dir = Path(sys.executable).parent  # standalone starts its parts as `airflow ...` from PATH
+    os.environ["PATH"] = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
+    executable = shutil.which("airflow") or "airflow"
+    stdout.print(f"AIRFLOW_HOME={os.environ['AIRFLOW_HOME']}; UI at http://localhost:{port}")
+    os.execv(executable, [executable, "standalone"])  # noqa: S606 (no shell: a fixed argument list)
