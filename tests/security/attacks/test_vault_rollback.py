@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -59,7 +60,7 @@ def test_deleted_vault_is_not_silently_recreated(state: StateCopy) -> None:
     key_before = opened.layout.key_file.read_bytes()
     state.vault_path.unlink()  # the attack
 
-    with pytest.raises(VaultReplaced, match="was deleted. Restore vault.json from a backup"):
+    with pytest.raises(VaultReplaced, match=re.escape("was deleted. Restore vault.json from a backup")):
         state.open(create=True)
     assert not state.vault_path.exists()
     assert opened.layout.key_file.read_bytes() == key_before
