@@ -24,8 +24,17 @@ DEFAULT_LOCK_TIMEOUT_S = 30.0
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create `path` (and parents) so that only the owner can list or enter the new directories."""
-    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    """Create `path` (and parents) so that only the owner can list or enter the new directories.
+
+    Each missing level is created 0700 (`Path.mkdir(parents=True)` would give the parents the default
+    mode, 0755 under the usual umask); directories that already exist are left as they are."""
+    missing = []
+    for level in (path, *path.parents):
+        if level.exists():
+            break
+        missing.append(level)
+    for level in reversed(missing):
+        level.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:
