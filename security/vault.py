@@ -109,6 +109,20 @@ class EntryInfo:
 class VerifyReport:
     entries: int
     key_version: int
+    retired_key_versions: tuple[int, ...] = ()
+    """Versions the key material still holds besides the vault's own: left by an interrupted rotation
+    or kept on purpose. Each one still opens any older copy of vault.json sealed with it."""
+
+    @property
+    def warning(self) -> str | None:
+        if not self.retired_key_versions:
+            return None
+        versions = ", ".join(str(v) for v in self.retired_key_versions)
+        return (
+            f"The key material still holds retired key version(s) {versions} besides the vault's version "
+            f"{self.key_version}: with any older copy of vault.json (a backup) they still decrypt the "
+            "secrets of that time. Purge them once no backup you keep needs them (`cofre vault purge-keys`)."
+        )
 
 
 @dataclass(frozen=True)
@@ -379,7 +393,35 @@ class Vault:
             opened = self._load()
             for name in opened.doc["entries"]:
                 _unseal(opened, name)
-        return VerifyReport(entries=len(opened.doc["entries"]), key_version=opened.doc["key_version"])
+        version = opened.doc["key_version"]
+        return VerifyReport(
+            entries=len(opened.doc["entries"]),
+            key_version=version,
+            retired_key_versions=tuple(sorted(v for v in opened.masters if v != version)),
+        )
+
+    def purge_retired_keys(self) -> tuple[int, ...]:
+        """Remove from the key file every key version but the one the vault is sealed with; return the
+        versions removed (none: nothing is written). The vault is opened and every entry checked with the
+        remaining key first, so a purge never leaves a vault that cannot be opened."""
+        if self.key_file is None:
+            raise RotationUnavailable(
+                "Retired keys are purged from the key file, and this vault was opened with COFRE_VAULT_KEY: "
+                "remove the old versions from the key material you keep in your secret store instead."
+            )
+        with self._locked():
+            opened = self._load()
+            version = opened.doc["key_version"]
+            retired = tuple(sorted(v for v in opened.masters if v != version))
+            if not retired:
+                return ()
+            remaining = {version: opened.masters[version]}
+            kept = _Opened(doc=opened.doc, masters=remaining)
+            for name in opened.doc["entries"]:
+                _unseal(kept, name)
+            keyring = _as_keyring(load_key_file(self.key_file), version).only(version)
+            write_key_file(self.key_file, keyring, overwrite=True)
+        return retired
 
     # -- writing -------------------------------------------------------------------------------------
 
