@@ -81,6 +81,9 @@ class StateLayout:
     state_id: str
     key_file: Path
     anchor_path: Path
+    explicit_key_file: bool = False
+    """True when the key file was given (COFRE_VAULT_KEY_FILE): its directory is then not cofre's to
+    create or tighten (a Docker secrets mount belongs to root), only the file itself is checked."""
 
     @property
     def vault_path(self) -> Path:
@@ -186,9 +189,8 @@ def locate_state(home: Path, *, config_home: Path, key_file: Path | None = None)
     state_id = read_state_id(home, create=True)
     assert state_id is not None
     cofre_config = Path(config_home) / "cofre"
-    if key_file is None:
-        key_file = cofre_config / "keys" / f"{state_id}.key"
-    key_file = Path(key_file)
+    explicit = key_file is not None
+    key_file = Path(key_file) if key_file is not None else cofre_config / "keys" / f"{state_id}.key"
     if key_file.resolve().is_relative_to(home.resolve()):
         raise UnsafeKeyFile(
             f"The key file {key_file} is inside the state directory {home}: any copy or backup of the "
@@ -200,6 +202,7 @@ def locate_state(home: Path, *, config_home: Path, key_file: Path | None = None)
         state_id=state_id,
         key_file=key_file,
         anchor_path=cofre_config / "anchors" / f"{state_id}.json",
+        explicit_key_file=explicit,
     )
 
 
@@ -221,7 +224,8 @@ def migrate_key_file(layout: StateLayout, *, lock_timeout_s: float = DEFAULT_LOC
         check_private_file(legacy, "key file")
         data = legacy.read_bytes()
         parse_key_material(data.decode("ascii", errors="replace"), f"key file {legacy}")
-        _private_config_dir(layout.key_file.parent)
+        if not layout.explicit_key_file:
+            _private_config_dir(layout.key_file.parent)
         if layout.key_file.exists():
             if layout.key_file.read_bytes() != data:
                 raise KeyFileConflict(
@@ -276,7 +280,7 @@ def open_state(
     if migrate_key_file(layout, lock_timeout_s=lock_timeout_s):
         pending.append(("vault.key_moved", str(layout.key_file), {"from": str(layout.legacy_key_file)}))
     _private_config_dir(layout.anchor_path.parent)
-    if key is None:
+    if key is None and not layout.explicit_key_file:
         _private_config_dir(layout.key_file.parent)
     anchor = StateAnchor(layout.anchor_path, layout.state_id, lock_timeout_s=lock_timeout_s)
     if not anchor.exists():

@@ -118,3 +118,38 @@ def test_explicit_key_file_inside_the_state_directory_is_refused(state: StateCop
     inside = state.home / "my.key"
     with pytest.raises(UnsafeKeyFile, match="inside the state directory"):
         state.open(key_file=inside)
+
+
+def test_explicit_key_file_in_a_directory_cofre_does_not_own(state: StateCopy, tmp_path: Path) -> None:
+    """COFRE_VAULT_KEY_FILE in a mount like Docker's /run/secrets: the file is checked, the directory is
+    left as it is (cofre neither tightens nor refuses a directory it does not manage)."""
+    default_key = state.open().layout.key_file
+    secrets_dir = tmp_path / "run-secrets"
+    secrets_dir.mkdir(mode=0o755)
+    secrets_dir.chmod(0o755)
+    explicit = secrets_dir / "cofre_vault_key"
+    shutil.copy2(default_key, explicit)
+    default_key.unlink()
+    if IS_ROOT:
+        os.chown(secrets_dir, 65534, 65534)
+
+    opened = state.open(key_file=explicit)
+
+    assert opened.layout.key_file == explicit and opened.vault.verify().entries > 0
+    assert _mode(secrets_dir) == 0o755
+    explicit.chmod(0o640)
+    with pytest.raises(InsecurePermissions):
+        state.open(key_file=explicit)
+
+
+def test_key_given_as_text_is_written_nowhere(tmp_path: Path) -> None:
+    """COFRE_VAULT_KEY (the stack's way): no key file is created, inside or outside the state."""
+    key = encode_b64(os.urandom(32))
+    state = StateCopy(tmp_path / "state", tmp_path / "config")
+    opened = state.open(create=True, key=key)
+    assert opened.vault.verify().entries > 0
+    assert not opened.layout.key_file.exists()
+    assert list(files_containing(tmp_path, [key])) == []
+    assert state.open(key=key).vault.verify().entries > 0
+    with pytest.raises(MissingKey):
+        state.open()
