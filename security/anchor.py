@@ -147,4 +147,5 @@ class StateAnchor:
             current = self.read()
             new = change(current)
             if new != current or not self.path.exists():
-                atomic_write(self.path, new.to_json())
+                # A replacement lost in a crash leaves the anchor behind, which is safe: no dir fsync.
+                atomic_write(self.path, new.to_json(), sync_dir=False)

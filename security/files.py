@@ -57,12 +57,15 @@ def atomic_write(
     *,
     overwrite: bool = True,
     before_rename: Callable[[], None] | None = None,
+    sync_dir: bool = True,
 ) -> None:
     """Replace (or, with overwrite=False, create) `path`, mode 0600, so no reader sees a partial file.
 
     With overwrite=False the new file is hard-linked into place, which fails if the target exists even
     when another process creates it at the same moment. `before_rename` runs once the temporary file is
     durable but not yet visible (rotation reports progress there; tests kill the process there).
+    `sync_dir=False` skips the fsync of the directory: after a crash the file then holds the old or the new
+    content, both whole; for files where losing the last replacement is harmless (the anchor only lags).
     """
     _remove_stale_temps(path)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
@@ -86,7 +89,8 @@ def atomic_write(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if sync_dir:
+        _fsync_dir(path.parent)
 
 
 @contextlib.contextmanager
