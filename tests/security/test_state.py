@@ -75,3 +75,26 @@ def test_default_config_home(tmp_path: Path) -> None:
     assert default_config_home({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path
     relative = default_config_home({"XDG_CONFIG_HOME": "relative/dir"})  # ignored, as XDG says
     assert relative == default_config_home({}) and relative.name == ".config"
+
+
+def test_anchor_left_behind_by_a_killed_writer_is_accepted_and_moved_up(tmp_path: Path) -> None:
+    """A writer killed after its vault write or audit append but before updating the anchor (or whose
+    last anchor replacement a crash lost) leaves the anchor behind: that state opens and verifies, and
+    the anchor moves up to it."""
+    home, config_home = tmp_path / "state", tmp_path / "config"
+    state = open_state(home, config_home=config_home, actor="t", create=True)
+    assert state.audit is not None
+    state.audit.record("lake.write", target="bronze/a")
+    behind = state.layout.anchor_path.read_bytes()
+    state.vault.set("pg_password", "written-after-the-anchor")
+    state.audit.record("lake.write", target="bronze/b")
+    state.layout.anchor_path.write_bytes(behind)  # the anchor as the killed writer left it
+
+    reopened = open_state(home, config_home=config_home, actor="t")
+    assert reopened.vault.get("pg_password") == "written-after-the-anchor"
+    assert reopened.audit is not None and reopened.audit.verify().ok
+    vault_doc = json.loads(reopened.layout.vault_path.read_text())
+    assert reopened.anchor.read().vault_generation == vault_doc["generation"]  # moved up by the read
+    reopened.audit.record("lake.write", target="bronze/c")
+    last = json.loads(reopened.layout.audit_path.read_text().splitlines()[-1])
+    assert reopened.anchor.read().audit_seq == last["seq"]
