@@ -75,6 +75,7 @@ def parent_environ(tmp_path: Path) -> dict[str, str]:
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__FERNET_KEY": secrets.token_urlsafe(12),
+        "AIRFLOW__SECRETS__BACKEND": "security.airflow_backend.CofreVaultSecretsBackend",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql://airflow:pw@db/airflow",
         "HTTPS_PROXY": "http://user:proxy-password@proxy:3128",
         "NO_PROXY": "127.0.0.1,localhost",
@@ -93,7 +94,10 @@ def test_allow_list_per_purpose(parent_environ: dict[str, str]) -> None:
     spark = child_environment("spark", environ=parent_environ, secrets={"AWS_SECRET_ACCESS_KEY": "s3-secret"})
     assert set(spark) == common | {"SPARK_LOCAL_IP", "PYSPARK_PYTHON", "AWS_SECRET_ACCESS_KEY"}
     airflow = child_environment("airflow", environ=parent_environ)
-    assert set(airflow) == common | {"AIRFLOW__CORE__LOAD_EXAMPLES"}
+    assert set(airflow) == common | {"AIRFLOW__CORE__LOAD_EXAMPLES"}  # *SECRETS* names are not inherited
+    backend = {"AIRFLOW__SECRETS__BACKEND": parent_environ["AIRFLOW__SECRETS__BACKEND"]}
+    airflow = child_environment("airflow", environ=parent_environ, settings=backend)  # the caller vouches
+    assert airflow["AIRFLOW__SECRETS__BACKEND"] == backend["AIRFLOW__SECRETS__BACKEND"]
     port = {"STREAMLIT_SERVER_PORT": "8501"}
     streamlit = child_environment("streamlit", environ=parent_environ, settings=port)
     assert set(streamlit) == common | {"STREAMLIT_SERVER_PORT"}
