@@ -10,8 +10,11 @@ same MAC and is replaced atomically after each append, so cutting events off the
 An event is appended first and the head updated second: a process killed in between leaves the head
 exactly one event behind, which `verify` reports as a note and the next append repairs. Anything else
 (events missing after the head, the head behind by more, a torn last line) is reported as tampering.
-Secret values never enter the trail: `record` refuses an event whose target or details contain any
-vault value of 4 characters or more (as written or JSON-escaped), before anything is written.
+With a `StateAnchor` (security/anchor.py), kept outside the state directory, the trail must also reach
+the last event the anchor records: deleting the trail with its head, or cutting it back and deleting the
+head, fails `verify` and stops `record`. Secret values never enter the trail: `record` refuses an event
+whose target or details contain any vault value of 4 characters or more (as written or JSON-escaped),
+before anything is written.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from security.errors import AuditTampered, SecretInAuditEvent
+from security.anchor import AnchorState, StateAnchor
+from security.errors import AuditTampered, CofreSecurityError, SecretInAuditEvent
 from security.files import DEFAULT_LOCK_TIMEOUT_S, atomic_write, ensure_private_dir, held, private_lock
 from security.keys import decode_b64
 from security.secret_names import AUDIT_HMAC_KEY
@@ -97,6 +101,7 @@ class AuditTrail:
         *,
         actor: str,
         secret_values: Callable[[], Iterable[str]] | None = None,
+        anchor: StateAnchor | None = None,
         lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
     ) -> None:
         if len(key) < 32:
@@ -106,15 +111,23 @@ class AuditTrail:
         self.actor = actor
         self._key = key
         self._secret_values = secret_values
+        self.anchor = anchor
         self._lock = private_lock(self.path)
         self._lock_timeout_s = lock_timeout_s
 
     @classmethod
-    def for_vault(cls, path: Path, vault: Vault, *, actor: str) -> AuditTrail:
+    def for_vault(
+        cls, path: Path, vault: Vault, *, actor: str, anchor: StateAnchor | None = None
+    ) -> AuditTrail:
         """The trail keyed by the vault's `audit_hmac_key`, guarded by the vault's values, and wired to
-        record a `secret.read` event (name only) for every later `vault.get`."""
+        record a `secret.read` event (name only) for every later `vault.get`. The anchor defaults to the
+        vault's, so the trail cannot be deleted or cut back behind what the state has already seen."""
         trail = cls(
-            path, decode_b64(vault.get(AUDIT_HMAC_KEY)), actor=actor, secret_values=vault.secret_values
+            path,
+            decode_b64(vault.get(AUDIT_HMAC_KEY)),
+            actor=actor,
+            secret_values=vault.secret_values,
+            anchor=anchor if anchor is not None else vault.anchor,
         )
 
         def record_read(name: str) -> None:
@@ -162,6 +175,8 @@ class AuditTrail:
             finally:
                 os.close(fd)
             self._write_head(event["seq"], event["hash"])
+            if self.anchor is not None:
+                self.anchor.advance_audit(event["seq"], event["hash"])
         return event
 
     def _refuse_secrets(self, event: dict[str, Any]) -> None:
@@ -205,11 +220,12 @@ class AuditTrail:
         """The last event, after checking it is authentic and agrees with the head checkpoint."""
         head = self._read_head()
         last_line = self._last_line()
+        fix = "Run `cofre audit verify` and investigate before recording more events."
         if last_line is None:
             if head is not None:
                 raise AuditTampered(f"The audit trail {self.path} is empty but its head records events.")
+            self._check_anchor_tail(None, fix)
             return None
-        fix = "Run `cofre audit verify` and investigate before recording more events."
         if not last_line.endswith("\n"):
             raise AuditTampered(f"The audit trail {self.path} ends with an incomplete line. {fix}")
         try:
@@ -226,7 +242,25 @@ class AuditTrail:
         first_unheaded = head is None and last["seq"] == 1
         if not (in_step or one_behind or first_unheaded):
             raise AuditTampered(f"The audit trail {self.path} does not match its head checkpoint. {fix}")
+        self._check_anchor_tail(last, fix)
         return last  # type: ignore[no-any-return]
+
+    def _check_anchor_tail(self, last: dict[str, Any] | None, fix: str) -> None:
+        """Refuse to extend a trail that is shorter than its anchor, or that ends elsewhere at that seq."""
+        if self.anchor is None:
+            return
+        anchored = self.anchor.read()
+        seq = last["seq"] if last is not None else 0
+        if seq < anchored.audit_seq:
+            raise AuditTampered(
+                f"The audit trail {self.path} ends at event {seq}, but its anchor {self.anchor.path} records "
+                f"{anchored.audit_seq} events: events were deleted or the trail was replaced. {fix}"
+            )
+        if last is not None and seq == anchored.audit_seq and last["hash"] != anchored.audit_hash:
+            raise AuditTampered(
+                f"The last event of the audit trail {self.path} is not the event its anchor "
+                f"{self.anchor.path} records at seq {seq}: the trail was replaced. {fix}"
+            )
 
     def _last_line(self) -> str | None:
         """The file's last line (with its newline if it has one), reading backwards from the end."""
@@ -263,16 +297,53 @@ class AuditTrail:
         """Walk the whole chain and the head; report the first event that breaks it, and why."""
         count, hashes = 0, [GENESIS_HASH]  # hashes: before and after the last good event
         try:
+            anchored = self.anchor.read() if self.anchor is not None else None
+        except CofreSecurityError as exc:
+            return AuditReport(ok=False, events=0, reason=str(exc))
+        anchored_hash: str | None = None  # the hash of the event at the anchor's seq, once walked
+        try:
             handle = self.path.open("rb")
         except FileNotFoundError:
-            return self._check_head(count, hashes)
+            return self._check_anchor(self._check_head(count, hashes), anchored, anchored_hash)
         with handle:
             for raw in handle:
                 problem, seq, event = self._check_line(raw, count + 1, hashes[-1])
                 if problem is not None:
                     return AuditReport(ok=False, events=count, reason=problem, line=count + 1, seq=seq)
                 count, hashes = count + 1, [hashes[-1], event["hash"]]
-        return self._check_head(count, hashes)
+                if anchored is not None and count == anchored.audit_seq:
+                    anchored_hash = event["hash"]
+        return self._check_anchor(self._check_head(count, hashes), anchored, anchored_hash)
+
+    def _check_anchor(
+        self, report: AuditReport, anchored: AnchorState | None, anchored_hash: str | None
+    ) -> AuditReport:
+        """A trail that is intact by itself must also reach the anchor kept outside the state directory."""
+        if not report.ok or anchored is None or anchored.audit_seq == 0:
+            return report
+        assert self.anchor is not None
+        if report.events < anchored.audit_seq:
+            return AuditReport(
+                ok=False,
+                events=report.events,
+                seq=report.events + 1,
+                reason=(
+                    f"deleted or truncated: the anchor {self.anchor.path} (outside the state directory) "
+                    f"records {anchored.audit_seq} events, the trail holds {report.events}"
+                ),
+            )
+        if anchored_hash != anchored.audit_hash:
+            return AuditReport(
+                ok=False,
+                events=report.events,
+                seq=anchored.audit_seq,
+                line=anchored.audit_seq,
+                reason=(
+                    f"replaced: event {anchored.audit_seq} is not the one the anchor {self.anchor.path} "
+                    "records (the trail was swapped for another chain)"
+                ),
+            )
+        return report
 
     def _check_line(
         self, raw: bytes, expected_seq: int, previous_hash: str

@@ -50,9 +50,9 @@ class WrongKey(VaultLocked):
 class InsecurePermissions(CofreSecurityError):
     """A key file is readable or writable by someone other than its owner."""
 
-    def __init__(self, path: object, mode: int) -> None:
+    def __init__(self, path: object, mode: int, what: str = "Key file") -> None:
         super().__init__(
-            f"Key file {path} has permissions {mode:04o}; it must be 0600 (owner read/write only). "
+            f"{what} {path} has permissions {mode:04o}; it must be 0600 (owner read/write only). "
             f"Fix it with `chmod 600 {path}` after checking nobody else has copied it."
         )
 
@@ -113,3 +113,38 @@ class SecretInAuditEvent(CofreSecurityError):
 
 class InsecureTransport(CofreSecurityError):
     """A credential would travel in clear text to a host that is not on this machine."""
+
+
+class VaultRolledBack(IntegrityError):
+    """The vault file is older than a generation this state has already seen: it was rolled back."""
+
+    def __init__(self, path: object, generation: int, anchored: int, anchor_path: object) -> None:
+        super().__init__(
+            f"{path} is at generation {generation}, but this state already reached generation {anchored} "
+            f"(recorded in {anchor_path}, outside the state directory): vault.json was replaced by an older "
+            "copy, which would bring back old or deleted secrets. Do not use it: put the newest vault.json "
+            "back. If you restored an older backup on purpose, delete the anchor file "
+            f"{anchor_path} to accept the state as it is now (the next open records that in the audit trail)."
+        )
+        self.generation = generation
+        self.anchored = anchored
+
+
+class VaultReplaced(IntegrityError):
+    """The vault file is not the vault this state was anchored to (deleted and re-created, or swapped)."""
+
+
+class UnsafeKeyFile(CofreSecurityError):
+    """The key file is a symlink, belongs to another user, or sits inside the state directory."""
+
+
+class KeyFileConflict(CofreSecurityError):
+    """An old key file inside the state directory and the key file outside it disagree."""
+
+
+class UnsafeStateDirectory(CofreSecurityError):
+    """The state directory (or the directory of the key file) belongs to another user."""
+
+
+class ChildEnvironmentError(CofreSecurityError):
+    """A child process was about to receive the vault's master key or a malformed variable."""

@@ -24,8 +24,17 @@ DEFAULT_LOCK_TIMEOUT_S = 30.0
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create `path` (and parents) so that only the owner can list or enter the new directories."""
-    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    """Create `path` (and parents) so that only the owner can list or enter the new directories.
+
+    Each missing level is created 0700 (`Path.mkdir(parents=True)` would give the parents the default
+    mode, 0755 under the usual umask); directories that already exist are left as they are."""
+    missing = []
+    for level in (path, *path.parents):
+        if level.exists():
+            break
+        missing.append(level)
+    for level in reversed(missing):
+        level.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -48,12 +57,15 @@ def atomic_write(
     *,
     overwrite: bool = True,
     before_rename: Callable[[], None] | None = None,
+    sync_dir: bool = True,
 ) -> None:
     """Replace (or, with overwrite=False, create) `path`, mode 0600, so no reader sees a partial file.
 
     With overwrite=False the new file is hard-linked into place, which fails if the target exists even
     when another process creates it at the same moment. `before_rename` runs once the temporary file is
     durable but not yet visible (rotation reports progress there; tests kill the process there).
+    `sync_dir=False` skips the fsync of the directory: after a crash the file then holds the old or the new
+    content, both whole; for files where losing the last replacement is harmless (the anchor only lags).
     """
     _remove_stale_temps(path)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
@@ -77,7 +89,8 @@ def atomic_write(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if sync_dir:
+        _fsync_dir(path.parent)
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from security.errors import InsecurePermissions, InvalidKeyMaterial, MissingKey
+from security.errors import InsecurePermissions, InvalidKeyMaterial, MissingKey, UnsafeKeyFile
 from security.files import PRIVATE_FILE_MODE, atomic_write
 
 KEY_FILE_FORMAT = "cofre-vault-key/1"
@@ -117,18 +117,37 @@ def parse_key_material(text: str, where: str = "COFRE_VAULT_KEY") -> KeyMaterial
     return _decode_master_key(text, where)
 
 
-def check_key_file_permissions(path: Path) -> None:
-    """Refuse a key file anyone but its owner can read or change (exactly 0600, like ssh's keys)."""
-    mode = stat.S_IMODE(path.stat().st_mode)
+def check_private_file(path: Path, what: str = "key file") -> None:
+    """Refuse a file that is a symlink, belongs to another user, or that anyone but its owner can read or
+    change (exactly 0600, like ssh's keys). `lstat`, so a link to someone else's file is never followed;
+    FileNotFoundError if there is nothing at `path`."""
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
+        raise UnsafeKeyFile(
+            f"The {what} {path} is a symbolic link or not a regular file; cofre refuses to follow it "
+            "(a link can point it at a file someone else controls). Replace it with the file itself."
+        )
+    if info.st_uid != os.geteuid():
+        raise UnsafeKeyFile(
+            f"The {what} {path} belongs to user id {info.st_uid}, not to this user ({os.geteuid()}): "
+            "its owner can read or replace it. Copy it to a file you own with mode 0600 and use that."
+        )
+    mode = stat.S_IMODE(info.st_mode)
     if mode != PRIVATE_FILE_MODE:
-        raise InsecurePermissions(path, mode)
+        raise InsecurePermissions(path, mode, what.capitalize())
+
+
+def check_key_file_permissions(path: Path) -> None:
+    """The checks of `check_private_file` for a key file."""
+    check_private_file(path, "key file")
 
 
 def load_key_file(path: Path) -> KeyMaterial:
     """The key material in `path` (normally a keyring; a bare key is accepted), after checking its mode."""
-    if not path.exists():
-        raise MissingKey(path)
-    check_key_file_permissions(path)
+    try:
+        check_key_file_permissions(path)
+    except FileNotFoundError:
+        raise MissingKey(path) from None
     return parse_key_material(path.read_text(encoding="ascii"), f"key file {path}")
 
 

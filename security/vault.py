@@ -18,8 +18,9 @@ Format (`cofre-vault/1`, one JSON document):
 Keys come from keys.py: the data key, the manifest key and the key check are derived with HKDF from the
 master key of the vault's key version. The key check tells "wrong key" apart from "tampered file".
 Every operation takes the vault lock and re-reads the key file and the vault, so concurrent processes
-and a rotation in another process are seen at once. Whole-file rollback to an older, intact copy of both
-files cannot be detected from the file alone (docs/security.md explains the limits).
+and a rotation in another process are seen at once. An older, intact copy of the whole file cannot be told
+from the file alone; with a `StateAnchor` (security/anchor.py), kept outside the state directory, it is
+refused (`VaultRolledBack`). Rolling back the anchor too is beyond the threat model (docs/security.md).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from security.anchor import StateAnchor
 from security.errors import (
     IntegrityError,
     InvalidSecretName,
@@ -49,6 +51,7 @@ from security.errors import (
     VaultAlreadyExists,
     VaultLocked,
     VaultNotInitialized,
+    VaultReplaced,
     WrongKey,
 )
 from security.files import DEFAULT_LOCK_TIMEOUT_S, atomic_write, ensure_private_dir, held, private_lock
@@ -106,6 +109,20 @@ class EntryInfo:
 class VerifyReport:
     entries: int
     key_version: int
+    retired_key_versions: tuple[int, ...] = ()
+    """Versions the key material still holds besides the vault's own: left by an interrupted rotation
+    or kept on purpose. Each one still opens any older copy of vault.json sealed with it."""
+
+    @property
+    def warning(self) -> str | None:
+        if not self.retired_key_versions:
+            return None
+        versions = ", ".join(str(v) for v in self.retired_key_versions)
+        return (
+            f"The key material still holds retired key version(s) {versions} besides the vault's version "
+            f"{self.key_version}: with any older copy of vault.json (a backup) they still decrypt the "
+            "secrets of that time. Purge them once no backup you keep needs them (`cofre vault purge-keys`)."
+        )
 
 
 @dataclass(frozen=True)
@@ -261,6 +278,7 @@ class Vault:
         key: str | None = None,
         key_file: Path | None = None,
         on_read: Callable[[str], None] | None = None,
+        anchor: StateAnchor | None = None,
         lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
     ) -> None:
         if key is None and key_file is None:
@@ -270,6 +288,7 @@ class Vault:
         self._key_text = key
         self._key_source = "COFRE_VAULT_KEY" if key is not None else f"the key file {self.key_file}"
         self.on_read = on_read
+        self.anchor = anchor
         self._lock = private_lock(self.path)
         self._lock_timeout_s = lock_timeout_s
         with self._locked():
@@ -282,14 +301,25 @@ class Vault:
         *,
         key: str | None = None,
         key_file: Path | None = None,
+        anchor: StateAnchor | None = None,
         lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
     ) -> Vault:
-        """Create an empty vault, and a new 0600 key file unless `key` is given; never overwrite either."""
+        """Create an empty vault, and a new 0600 key file unless `key` is given; never overwrite either.
+
+        With an `anchor` that already records a vault, creation is refused: the state had a vault that
+        is now missing, and a new one would silently replace every secret (and the audit key)."""
         path = Path(path)
         ensure_private_dir(path.parent)
         with held(private_lock(path), lock_timeout_s):
             if path.exists():
                 raise VaultAlreadyExists(path)
+            recorded = anchor.read() if anchor is not None else None
+            if anchor is not None and recorded is not None and recorded.vault_id is not None:
+                raise VaultReplaced(
+                    f"No vault at {path}, but the anchor {anchor.path} records vault {recorded.vault_id} at "
+                    f"generation {recorded.vault_generation}: the vault of this state was deleted. Restore "
+                    f"vault.json from a backup; if you really mean to start over, delete {anchor.path} first."
+                )
             if key is not None:
                 material = parse_key_material(key)
                 version = material.active if isinstance(material, Keyring) else 1
@@ -314,7 +344,9 @@ class Vault:
                 "entries": {},
             }
             atomic_write(path, _serialize(doc, master), overwrite=False)
-        return cls(path, key=key, key_file=key_file, lock_timeout_s=lock_timeout_s)
+            if anchor is not None:
+                anchor.advance_vault(doc["vault_id"], doc["generation"])
+        return cls(path, key=key, key_file=key_file, anchor=anchor, lock_timeout_s=lock_timeout_s)
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -361,7 +393,35 @@ class Vault:
             opened = self._load()
             for name in opened.doc["entries"]:
                 _unseal(opened, name)
-        return VerifyReport(entries=len(opened.doc["entries"]), key_version=opened.doc["key_version"])
+        version = opened.doc["key_version"]
+        return VerifyReport(
+            entries=len(opened.doc["entries"]),
+            key_version=version,
+            retired_key_versions=tuple(sorted(v for v in opened.masters if v != version)),
+        )
+
+    def purge_retired_keys(self) -> tuple[int, ...]:
+        """Remove from the key file every key version but the one the vault is sealed with; return the
+        versions removed (none: nothing is written). The vault is opened and every entry checked with the
+        remaining key first, so a purge never leaves a vault that cannot be opened."""
+        if self.key_file is None:
+            raise RotationUnavailable(
+                "Retired keys are purged from the key file, and this vault was opened with COFRE_VAULT_KEY: "
+                "remove the old versions from the key material you keep in your secret store instead."
+            )
+        with self._locked():
+            opened = self._load()
+            version = opened.doc["key_version"]
+            retired = tuple(sorted(v for v in opened.masters if v != version))
+            if not retired:
+                return ()
+            remaining = {version: opened.masters[version]}
+            kept = _Opened(doc=opened.doc, masters=remaining)
+            for name in opened.doc["entries"]:
+                _unseal(kept, name)
+            keyring = _as_keyring(load_key_file(self.key_file), version).only(version)
+            write_key_file(self.key_file, keyring, overwrite=True)
+        return retired
 
     # -- writing -------------------------------------------------------------------------------------
 
@@ -388,6 +448,7 @@ class Vault:
                 opened.masters[version], opened.vault_id, name, version, doc["generation"], value, _now()
             )
             atomic_write(self.path, _serialize(doc, opened.masters[version]))
+            self._advance_anchor(doc)
         return True
 
     def delete(self, name: str) -> None:
@@ -400,6 +461,7 @@ class Vault:
             del doc["entries"][name]
             doc["generation"] += 1
             atomic_write(self.path, _serialize(doc, opened.masters[doc["key_version"]]))
+            self._advance_anchor(doc)
 
     def rotate(self, on_step: Callable[[str], None] | None = None) -> RotationReport:
         """Re-encrypt every entry under a new key version, then retire the old key.
@@ -436,7 +498,7 @@ class Vault:
             atomic_write(self.path, data, before_rename=lambda: report("vault_staged"))
             report("vault_rewritten")
 
-            _check_all_open(self._load(), values)
+            _check_all_open(self._load(), values)  # also moves the anchor to the new generation
             write_key_file(
                 self.key_file,
                 staged.only(new_version),
@@ -452,6 +514,11 @@ class Vault:
     def _locked(self) -> Iterator[None]:
         with held(self._lock, self._lock_timeout_s):
             yield
+
+    def _advance_anchor(self, doc: dict[str, Any]) -> None:
+        """After a write is durable: the anchor outside the state directory learns the new generation."""
+        if self.anchor is not None:
+            self.anchor.advance_vault(doc["vault_id"], doc["generation"])
 
     def _material(self) -> KeyMaterial:
         if self._key_text is not None:
@@ -475,7 +542,10 @@ class Vault:
                 f"versions {sorted(masters)}. Use the key that holds version {version} (see "
                 "docs/runbooks/rotate-keys.md)."
             )
-        return _authenticate(doc, dict(masters), self.path)
+        opened = _authenticate(doc, dict(masters), self.path)
+        if self.anchor is not None:  # only an authentic document may move the anchor up
+            self.anchor.check_vault(self.path, doc["vault_id"], doc["generation"])
+        return opened
 
 
 def _as_keyring(material: KeyMaterial, version: int) -> Keyring:
