@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 
 from orchestration.settings import Settings
+from security.child_env import MASTER_KEY_VARIABLE, forget_master_key
+from security.state import restrict_umask
 
 DAGS_DIR = Path(__file__).resolve().parent / "airflow" / "dags"
 SECRETS_BACKEND = "security.airflow_backend.CofreVaultSecretsBackend"
@@ -31,11 +33,22 @@ NOISY_LOGGERS = ("dlt",)
 """Libraries that print to stderr themselves: their records go to the log file with everything else."""
 
 
+def take_master_key() -> str | None:
+    """At a process's edge: make every file it creates private (umask 077) and take COFRE_VAULT_KEY out of
+    its environment, so that no child a library starts with the inherited environment (pyspark's JVM,
+    Airflow's task runner, Cosmos's dbt) ever holds the vault's master key. The caller keeps the value
+    for its Settings; children get only the secrets they need (security.child_env)."""
+    restrict_umask()
+    key = os.environ.get(MASTER_KEY_VARIABLE) or None
+    forget_master_key(os.environ)
+    return key
+
+
 def airflow_environment(settings: Settings) -> dict[str, str]:
     """Variables every Airflow component (scheduler, API server, DAG processor, workers) needs:
     AIRFLOW_HOME inside the state directory, the DAGs folder of this repository, no example DAGs, the
     Cosmos cache in the state directory, and the cofre vault as Airflow's secrets backend (its key
-    file's path only: no key or credential is written to Airflow's configuration or database)."""
+    file's location only: no key or credential is written to Airflow's configuration or database)."""
     home = settings.home / "airflow"
     return {
         "AIRFLOW_HOME": str(home),
@@ -45,9 +58,9 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
         "AIRFLOW__SECRETS__BACKEND": SECRETS_BACKEND,
         "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps(
             {
-                "vault_path": str(settings.vault_path),
-                "key_file": str(settings.vault_key_file),
-                "audit_path": str(settings.audit_path),
+                "state_dir": str(settings.home),
+                "config_home": str(settings.config_home),
+                **({"key_file": str(settings.vault_key_file)} if settings.vault_key_file else {}),
             }
         ),
         "COFRE_HOME": str(settings.home),

@@ -14,11 +14,18 @@ from ingestion.lake import Lake, S3Credentials, S3Options
 from orchestration.settings import Settings
 from orchestration.warehouse.connection import Warehouse
 from security.audit import AuditTrail, default_actor
-from security.bootstrap import ensure_embedded_secrets
 from security.credentials import endpoint_url
+from security.errors import SecretNotFound
 from security.reader_access import ensure_reader_role, grant_schema_read
 from security.redaction import install_redaction
-from security.secret_names import LAKE_ACCESS_KEY, LAKE_SECRET_KEY, PG_PASSWORD, PG_READER_PASSWORD
+from security.secret_names import (
+    AUDIT_HMAC_KEY,
+    LAKE_ACCESS_KEY,
+    LAKE_SECRET_KEY,
+    PG_PASSWORD,
+    PG_READER_PASSWORD,
+)
+from security.state import OpenedState, open_state
 from security.vault import Vault
 
 if TYPE_CHECKING:
@@ -57,26 +64,39 @@ def vault_key(settings: Settings) -> str | None:
     return settings.vault_key.get_secret_value() if settings.vault_key is not None else None
 
 
-def open_vault(settings: Settings) -> Vault:
-    """The vault of these settings: key from COFRE_VAULT_KEY if set, else from the 0600 key file."""
-    return Vault(settings.vault_path, key=vault_key(settings), key_file=settings.vault_key_file)
+def open_cofre_state(settings: Settings, *, actor: str, create: bool = False) -> OpenedState:
+    """The state directory of these settings, opened by `security.state.open_state`: made private, its
+    key found outside it (COFRE_VAULT_KEY, COFRE_VAULT_KEY_FILE, or the per-user key file), its vault and
+    audit trail checked against the anchor kept outside it. `create`: on first use, create the vault and
+    its generated secrets (the embedded default's first run)."""
+    return open_state(
+        settings.home,
+        config_home=settings.config_home,
+        actor=f"{actor}:{default_actor()}",
+        key=vault_key(settings),
+        key_file=settings.vault_key_file,
+        create=create,
+    )
 
 
-def open_audited(settings: Settings, *, actor: str) -> tuple[Vault, AuditTrail]:
+def open_vault(settings: Settings, *, actor: str = "cli") -> Vault:
+    """The vault of these settings, without an audit trail attached (listing names, tests)."""
+    return open_cofre_state(settings, actor=actor).vault
+
+
+def open_audited(settings: Settings, *, actor: str, create: bool = False) -> tuple[Vault, AuditTrail]:
     """The vault with its audit trail attached, so every read through it is a `secret.read` event;
     `actor` says which part of cofre acts (cli, runner, airflow, dashboard), the user is added."""
-    vault = open_vault(settings)
-    return vault, AuditTrail.for_vault(settings.audit_path, vault, actor=f"{actor}:{default_actor()}")
+    state = open_cofre_state(settings, actor=actor, create=create)
+    if state.audit is None:
+        raise SecretNotFound(AUDIT_HMAC_KEY)
+    return state.vault, state.audit
 
 
 def build_services(settings: Settings, *, actor: str = "runner") -> Services:
     """Open (on the first run of the embedded default: create) the vault, attach the audit trail so every
     secret read is an event, feed dlt from the vault, and redact every secret value from the logs."""
-    if not settings.vault_path.exists():
-        key = vault_key(settings)
-        Vault.create(settings.vault_path, key=key, key_file=None if key else settings.vault_key_file)
-    ensure_embedded_secrets(open_vault(settings))  # the audit trail's key among them
-    vault, audit = open_audited(settings, actor=actor)
+    vault, audit = open_audited(settings, actor=actor, create=True)
     from security.dlt_provider import register_vault_provider
 
     register_vault_provider(vault)

@@ -7,11 +7,14 @@ files: a component receives the paths and values it needs as arguments.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from security.state import default_config_home
 
 Target = Literal["duckdb", "postgres"]
 SourceMode = Literal["replay", "live"]
@@ -79,10 +82,20 @@ class Settings(BaseSettings):
     # yarn, k8s://…, local-cluster[…]) gets each job through spark-submit on the lake's own URLs.
     spark_master: str = Field(default="local[2]", description="Spark master of the gold step.")
 
-    # Master key of the vault; when unset, the 0600 key file under the state directory is used.
+    # Master key of the vault: COFRE_VAULT_KEY (taken out of the process environment at the edge, so no
+    # child inherits it), else the 0600 file COFRE_VAULT_KEY_FILE, else the per-user key file of this
+    # state directory under config_home, never inside the state directory (security/state.py).
     vault_key: SecretStr | None = None
+    vault_key_file: Path | None = Field(
+        default=None, description="The vault's key file (default: per user, outside the state directory)."
+    )
+    config_home: Path = Field(
+        default_factory=lambda: default_config_home(os.environ),
+        description="Where the per-user key files and state anchors live (default: $XDG_CONFIG_HOME or "
+        "~/.config).",
+    )
 
-    @field_validator("home", "olist_dir", "pg_reader_password_file")
+    @field_validator("home", "olist_dir", "pg_reader_password_file", "vault_key_file", "config_home")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
@@ -133,10 +146,6 @@ class Settings(BaseSettings):
     @property
     def vault_path(self) -> Path:
         return self.home / "vault" / "vault.json"
-
-    @property
-    def vault_key_file(self) -> Path:
-        return self.home / "vault" / "vault.key"
 
     @property
     def audit_path(self) -> Path:

@@ -18,6 +18,10 @@ os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PROVIDERS__ENABLE_AIRFLOW_SECRETS"] = "false"  # credentials come from the cofre vault
 os.environ.pop("COFRE_VAULT_KEY", None)  # tests make their own keys
+os.environ.pop("COFRE_VAULT_KEY_FILE", None)
+# Key files and state anchors live outside the state directory, per user (security/state.py): tests keep
+# theirs in a throw-away config home, never in the real ~/.config.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="cofre-test-config-")
 os.environ.pop("COFRE_HOME", None)
 # PostgreSQL roles belong to the whole server, not to a test's database: each xdist worker gets its own
 # reader role, so two workers publishing at once never alter the same role (`tuple concurrently updated`).

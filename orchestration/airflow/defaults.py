@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from pydantic import SecretStr
+
+from orchestration.environment import take_master_key
 from orchestration.errors import describe_error
 from orchestration.settings import Settings
 
@@ -32,9 +35,16 @@ DBT_PROCESS_ENV = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": 
 """The non-secret environment of the dbt tasks' processes (the profile's secrets come with the profile)."""
 
 
+_master_key: str | None = None
+
+
 def load_settings() -> Settings:
-    """The one Settings object, read from COFRE_* (the DAG file and each task are the edge)."""
-    return Settings()
+    """The one Settings object, read from COFRE_* (the DAG file and each task are the edge). The first
+    call takes COFRE_VAULT_KEY out of the process environment (kept here for later calls), so the
+    children Airflow and Cosmos start never inherit the vault's master key."""
+    global _master_key
+    _master_key = take_master_key() or _master_key
+    return Settings(vault_key=SecretStr(_master_key)) if _master_key else Settings()
 
 
 def task_defaults(

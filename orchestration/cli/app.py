@@ -76,7 +76,9 @@ ApiModeOption = Annotated[
 
 @app.callback()
 def main_callback(ctx: typer.Context, home: HomeOption = None) -> None:
-    ctx.obj = CliState(home=home)
+    state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
+    state.home = home
+    ctx.obj = state
 
 
 def _run(
@@ -266,4 +268,6 @@ def doctor(ctx: typer.Context, target: TargetOption = None) -> None:
 
 
 def main() -> None:
-    app()
+    from orchestration.environment import take_master_key
+
+    app(obj=CliState(vault_key=take_master_key()))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
 from orchestration.settings import Settings
+from security.child_env import child_environment
 
 PACKAGES = (
     "dlt",
@@ -53,7 +54,9 @@ def _java() -> Check:
         return Check(
             "java", False, "not found: Spark needs Java 17 (apt-get install openjdk-17-jre-headless)"
         )
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [java, "-version"], capture_output=True, text=True, check=False, env=child_environment("spark")
+    )
     return Check("java", out.returncode == 0, (out.stderr or out.stdout).splitlines()[0])
 
 

@@ -17,12 +17,13 @@ class CliState:
 
     home: Path | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    vault_key: str | None = None
+    """COFRE_VAULT_KEY, taken out of the process environment by `main` (environment.take_master_key)."""
 
     def settings(self, **overrides: Any) -> Settings:
         """Build the one Settings object: COFRE_* environment, then global options, then command options."""
-        values = {
-            k: v for k, v in {"home": self.home, **self.overrides, **overrides}.items() if v is not None
-        }
+        given = {"home": self.home, "vault_key": self.vault_key, **self.overrides, **overrides}
+        values = {k: v for k, v in given.items() if v is not None}
         return Settings(**values)
 
 

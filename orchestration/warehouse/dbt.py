@@ -19,6 +19,7 @@ from pathlib import Path
 
 from orchestration.settings import Settings
 from orchestration.warehouse.dbt_project import TRANSFORM_DIR, dbt_executable
+from security.child_env import child_environment
 from security.credentials import dbt_env
 from security.redaction import redact
 from security.vault import Vault
@@ -129,7 +130,7 @@ def run_dbt(
     with subprocess.Popen(
         command,
         cwd=TRANSFORM_DIR,
-        env={**os.environ, **env_vars},
+        env=child_environment("dbt", secrets=env_vars),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from orchestration.cli.commands import audit as audit_cli
 from orchestration.cli.commands import vault as vault_cli
 from security.keys import encode_b64, generate_master_key
+from security.state import default_config_home, locate_state
 from security.vault import Vault
 from tests.security.helpers import files_containing, run_python
 
@@ -23,6 +25,11 @@ MARKERS = {"pg_password": "pg-marker-Zq81!x", "openweather_api_key": "ow-marker-
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
+
+
+def key_file_of(home: Path) -> Path:
+    """The vault key file of a state directory: per user, outside the state directory."""
+    return locate_state(home, config_home=default_config_home(os.environ)).key_file
 
 
 Invoke = Callable[..., Result]
@@ -46,8 +53,10 @@ def test_full_lifecycle_never_shows_or_stores_a_value(cli: Invoke, home: Path) -
     init = cli(vault_cli, "init")
     assert init.exit_code == 0, init.output
     assert "masking_key, audit_hmac_key, lake_access_key, lake_secret_key" in init.output
-    key_file = home / "vault" / "vault.key"
+    key_file = key_file_of(home)
+    assert not key_file.is_relative_to(home) and str(key_file) in init.output.replace("\n", "")
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert not list(home.rglob("*.key"))
 
     for name, value in MARKERS.items():
         stored = cli(vault_cli, "set", name, input_text=value + "\n")
@@ -91,7 +100,7 @@ def test_init_refuses_to_clobber(cli: Invoke) -> None:
 
 def test_insecure_key_file_is_refused_with_the_fix(cli: Invoke, home: Path) -> None:
     cli(vault_cli, "init")
-    (home / "vault" / "vault.key").chmod(0o644)
+    key_file_of(home).chmod(0o644)
     listed = cli(vault_cli, "list")
     assert listed.exit_code == 1
     assert "chmod 600" in listed.output and "0644" in listed.output
@@ -110,7 +119,7 @@ def test_missing_vault_and_missing_secret(cli: Invoke) -> None:
 def test_key_from_environment(cli: Invoke, home: Path) -> None:
     env = {"COFRE_VAULT_KEY": encode_b64(generate_master_key())}
     assert cli(vault_cli, "init", env=env).exit_code == 0
-    assert not (home / "vault" / "vault.key").exists()
+    assert not key_file_of(home).exists()
     assert cli(vault_cli, "set", "x", input_text="env-key-value", env=env).exit_code == 0
     assert cli(vault_cli, "get", "x", env=env).stdout == "env-key-value"
     refused = cli(vault_cli, "rotate", env=env)

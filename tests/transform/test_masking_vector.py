@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.services import open_cofre_state
 from orchestration.settings import Settings
 from orchestration.warehouse.dbt import run_dbt
 from security.masking import duckdb_hmac_pads, mask_token
 from security.secret_names import MASKING_KEY
-from security.vault import Vault
 
 VECTOR = json.loads((Path(__file__).parent / "masking_vector.json").read_text(encoding="utf-8"))
 
@@ -43,7 +43,7 @@ def _vector_query() -> str:
 
 
 def _tokens_from_dbt(settings: Settings) -> list[str]:
-    vault = Vault.create(settings.vault_path, key_file=settings.vault_key_file)
+    vault = open_cofre_state(settings, actor="test", create=True).vault
     vault.set(MASKING_KEY, VECTOR["key"])
     lines: list[str] = []
     run = run_dbt(

@@ -6,8 +6,11 @@ The environment Airflow needs is derived from the settings in one place
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +21,7 @@ from rich.console import Console
 
 from orchestration.cli.state import state_of
 from orchestration.environment import DAGS_DIR, airflow_environment, prepare_process
+from security.child_env import child_environment
 
 app = typer.Typer(
     help="Run cofre's DAGs in a local Airflow (standalone), or prepare a real deployment.",
@@ -75,19 +79,62 @@ def env(ctx: typer.Context) -> None:
 def standalone(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", help="Port of the Airflow UI.")] = 8080,
+    host: Annotated[
+        str, typer.Option("--host", help="Address the UI listens on (default: this machine only).")
+    ] = "127.0.0.1",
 ) -> None:
     """Start Airflow standalone (scheduler, API server, DAG processor, triggerer) with AIRFLOW_HOME in
     the state directory; open http://localhost:PORT (the admin password is printed by Airflow)."""
     settings = state_of(ctx).settings()
     prepare_process(settings, for_airflow=True)
-    os.environ["AIRFLOW__API__PORT"] = str(port)
     from orchestration.airflow.manifest import ensure_manifest, store_warehouse_connection
 
     stdout.print("preparing the dbt manifest, the step graph snapshot and the warehouse connection...")
     ensure_manifest(settings)
     store_warehouse_connection(settings)  # in the vault, served by the secrets backend
     bin_dir = Path(sys.executable).parent  # standalone starts its parts as `airflow ...` from PATH
-    os.environ["PATH"] = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
-    executable = shutil.which("airflow") or "airflow"
-    stdout.print(f"AIRFLOW_HOME={os.environ['AIRFLOW_HOME']}; UI at http://localhost:{port}")
-    os.execv(executable, [executable, "standalone"])  # noqa: S606 (no shell: a fixed argument list)
+    env = child_environment(
+        "airflow",
+        settings={
+            **airflow_environment(settings),
+            "AIRFLOW__API__HOST": host,
+            "AIRFLOW__API__PORT": str(port),
+            "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
+        },
+    )
+    executable = shutil.which("airflow", path=env["PATH"]) or "airflow"
+    stdout.print(f"AIRFLOW_HOME={env['AIRFLOW_HOME']}; UI at http://{host}:{port} (Ctrl-C stops every part)")
+    raise typer.Exit(run_process_group([executable, "standalone"], env))
+
+
+def run_process_group(command: list[str], env: dict[str, str]) -> int:
+    """Run `command` as the leader of a new process group and wait for it. SIGINT or SIGTERM to this
+    process stops the whole group (Airflow standalone's scheduler with its executor workers, triggerer,
+    API server and DAG processor), first with SIGTERM, then SIGKILL after a grace period, so nothing is
+    left running. Returns the exit status."""
+    process = subprocess.Popen(command, env=env, start_new_session=True)
+
+    def stop(signum: int, _frame: object) -> None:
+        for sig, wait_s in ((signal.SIGTERM, GRACE_S), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=wait_s)
+                if not _group_alive(process.pid):
+                    break
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    return process.wait()
+
+
+GRACE_S = 20.0
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True

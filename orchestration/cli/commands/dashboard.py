@@ -20,19 +20,20 @@ from rich.console import Console
 from dashboard.navigation import APP_SCRIPT
 from orchestration.cli.state import state_of
 from orchestration.settings import Settings
+from security.child_env import child_environment
 
 console = Console(highlight=False)
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
-    """The settings as the COFRE_* variables that rebuild them in another process."""
-    env = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
-        env[f"COFRE_{name.upper()}"] = text
-    return env
+    """The non-secret settings as the COFRE_* variables that rebuild them in another process. The vault's
+    master key is never among them: the app reads only published data, and in PostgreSQL mode its own
+    reader password (a file, or the vault through the per-user key file)."""
+    return {
+        f"COFRE_{name.upper()}": str(value)
+        for name, value in settings.model_dump().items()
+        if value is not None and not isinstance(value, SecretStr)
+    }
 
 
 def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
@@ -53,12 +54,17 @@ def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
 
 
 def streamlit_environment(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The app's environment: `base` (default: this process's) with the settings and telemetry off."""
-    env = dict(os.environ if base is None else base)
-    env.update(settings_environment(settings))
-    env["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] = "false"
-    env["DO_NOT_TRACK"] = "1"
-    return env
+    """The app's environment: allow-listed from `base` (default: this process's), with the settings and
+    telemetry off (security.child_env: no secret is inherited, the master key never)."""
+    return child_environment(
+        "streamlit",
+        settings={
+            **settings_environment(settings),
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+            "DO_NOT_TRACK": "1",
+        },
+        environ=base,
+    )
 
 
 def dashboard(

@@ -15,10 +15,9 @@ from rich.table import Table
 
 from orchestration.cli.errors import reporting_errors, stderr
 from orchestration.cli.state import state_of
-from orchestration.services import open_audited, open_vault, vault_key
-from security.bootstrap import EMBEDDED_SECRETS, ensure_embedded_secrets
-from security.errors import CofreSecurityError
-from security.vault import Vault
+from orchestration.services import open_audited, open_cofre_state, open_vault, vault_key
+from security.bootstrap import EMBEDDED_SECRETS
+from security.errors import CofreSecurityError, VaultAlreadyExists
 
 app = typer.Typer(
     help="Manage the encrypted vault of credentials.",
@@ -49,9 +48,12 @@ def init(ctx: typer.Context) -> None:
     settings = state_of(ctx).settings()
     key = vault_key(settings)
     with reporting_errors():
-        vault = Vault.create(settings.vault_path, key=key, key_file=None if key else settings.vault_key_file)
-        created = ensure_embedded_secrets(vault)  # the audit trail's key among them
-        vault, trail = open_audited(settings, actor="cli")
+        if settings.vault_path.exists():
+            raise VaultAlreadyExists(settings.vault_path)
+        state = open_cofre_state(settings, actor="cli", create=True)
+        vault, trail = state.vault, state.audit
+        assert trail is not None  # create=True generated the audit trail's key
+        created = [name for name in EMBEDDED_SECRETS if name in vault]
         trail.record(
             "vault.init",
             target=str(settings.vault_path),
@@ -60,8 +62,8 @@ def init(ctx: typer.Context) -> None:
     stdout.print(f"Created the vault {settings.vault_path}")
     if key is None:
         stdout.print(
-            f"Created the key file {settings.vault_key_file} (mode 0600). Back it up apart from the vault: "
-            "without it no secret can be read."
+            f"Created the key file {state.layout.key_file} (mode 0600), outside the state directory. Back it "
+            "up apart from the vault: without it no secret can be read."
         )
     stdout.print(f"Generated: {', '.join(created)}")
 
@@ -139,7 +141,9 @@ def rotate(ctx: typer.Context) -> None:
     """Re-encrypt every entry under a new key version, then retire the old key (see the runbook)."""
     settings = state_of(ctx).settings()
     with reporting_errors():
-        vault, trail = open_audited(settings, actor="cli")
+        state = open_cofre_state(settings, actor="cli")
+        vault, trail = state.vault, state.audit
+        assert trail is not None
         try:
             report = vault.rotate(on_step=lambda step: stdout.print(f"  {step.replace('_', ' ')}"))
         except CofreSecurityError as exc:
@@ -161,7 +165,7 @@ def rotate(ctx: typer.Context) -> None:
         )
     stdout.print(
         f"Rotated {report.entries} entries from key version {report.old_version} to {report.new_version}; "
-        f"the old key is retired. Back up the new key file {settings.vault_key_file} now."
+        f"the old key is retired. Back up the new key file {state.layout.key_file} now."
     )
 
 
@@ -173,3 +177,21 @@ def verify(ctx: typer.Context) -> None:
         report = vault.verify()
         trail.record("vault.verify", target=str(vault.path), details={"entries": report.entries})
     stdout.print(f"Vault OK: {report.entries} entries, key version {report.key_version}")
+    if report.warning:
+        stderr.print(f"[yellow]warning:[/yellow] {report.warning}", markup=True, soft_wrap=True)
+
+
+@app.command("purge-keys")
+def purge_keys(ctx: typer.Context) -> None:
+    """Remove retired key versions from the key file (after a rotation), once no backup needs them."""
+    with reporting_errors():
+        state = open_cofre_state(state_of(ctx).settings(), actor="cli")
+        assert state.audit is not None
+        removed = state.vault.purge_retired_keys()
+        state.audit.record(
+            "vault.keys_purged", target=str(state.layout.key_file), details={"versions": list(removed)}
+        )
+    if removed:
+        stdout.print(f"Purged retired key version(s) {', '.join(map(str, removed))}")
+    else:
+        stdout.print("No retired key version to purge.")
