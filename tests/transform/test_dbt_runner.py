@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from orchestration.settings import Settings
-from orchestration.warehouse.dbt import _pgoptions_value, dbt_environment, read_failures
+from orchestration.warehouse.dbt import dbt_environment, read_failures
 from security.secret_names import MASKING_KEY, PG_PASSWORD
 from security.vault import Vault
 
@@ -35,7 +35,6 @@ def test_postgres_environment_sets_the_key_per_session(tmp_path: Path) -> None:
     assert env["PGOPTIONS"].endswith("-c cofre.masking_key=mask\\ key\\\\with\\ spaces")
     assert env["DBT_ENV_SECRET_PG_PASSWORD"] == "pg-secret-password"
     assert (env["COFRE_PG_DATABASE"], env["COFRE_PG_PORT"]) == ("warehouse", "6543")
-    assert _pgoptions_value("a b") == "a\\ b"
 
 
 def test_failures_name_the_failing_test(tmp_path: Path) -> None:
