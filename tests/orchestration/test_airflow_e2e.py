@@ -28,6 +28,7 @@ from orchestration.environment import DAGS_DIR, airflow_environment
 from orchestration.graph import StepContext, StepResult
 from orchestration.settings import Settings
 from security.audit import read_events
+from security.state import default_config_home, locate_state
 
 pytestmark = pytest.mark.integration
 FLAKY_STEP = "ingest_ipca"
@@ -58,9 +59,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     started = time.perf_counter()
     _cofre_run(cli_home)
     cli_seconds = time.perf_counter() - started
-    shutil.copytree(cli_home / "vault", airflow_home / "vault")  # the same masking key: equal tokens
-
-    backend = airflow_environment(Settings(home=airflow_home))  # as `cofre airflow standalone` sets it
+    # The same vault, opened with the same key (its file named explicitly: a state directory copied
+    # alone gets no key of its own), so both runs mask with the same key and their tokens are equal.
+    shutil.copytree(cli_home / "vault", airflow_home / "vault")
+    key_file = locate_state(cli_home, config_home=default_config_home(os.environ)).key_file
+    # as `cofre airflow standalone` sets it
+    backend = airflow_environment(Settings(home=airflow_home, vault_key_file=key_file))
     env = {
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
@@ -144,8 +148,7 @@ def test_airflow_run_succeeds_and_publishes_the_same_marts_as_cofre_run(runs: di
 
 
 def test_a_task_failing_once_succeeds_on_retry_and_is_audited(runs: dict[str, Any]) -> None:
-    from orchestration.services import open_vault
-    from security.audit import AuditTrail
+    from orchestration.services import open_audited
 
     assert runs["tries"] == 2
     settings = Settings(home=runs["airflow"])
@@ -159,7 +162,7 @@ def test_a_task_failing_once_succeeds_on_retry_and_is_audited(runs: dict[str, An
     assert any(e["action"] == "marts.publish" and e["actor"].startswith("airflow") for e in events)
     # The masking key was read from the vault by the dbt tasks, at run time, and audited.
     assert any(e["action"] == "secret.read" and e["actor"].startswith("airflow") for e in events)
-    trail = AuditTrail.for_vault(settings.audit_path, open_vault(settings), actor="test")
+    _, trail = open_audited(settings, actor="test")
     assert trail.verify().ok
 
 
