@@ -1,0 +1,134 @@
+"""Crash safety of ingestion with real processes and a real SIGKILL: a killed load never leaks into the
+next run, and raw always holds exactly the data of the loads the run used."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from ingestion.olist_generator import generate_olist
+from ingestion.olist_schema import OLIST_TABLES, ORDERS
+from tests.conftest import PG_HOST, PG_PORT, PG_USER
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+def csv_rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        return list(csv.reader(handle))[1:]
+
+
+def expected_counts(folder: Path) -> dict[str, int]:
+    return {t.table: len(csv_rows(folder / t.file_name)) for t in OLIST_TABLES}
+
+
+def child(home: Path, folder: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.ingestion.ingest_child", str(home), str(folder), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen[str]) -> dict[str, object]:
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, out[-3000:] + err[-3000:]
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def pg(database: str, *, autocommit: bool = False) -> psycopg2.extensions.connection:
+    connection = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=database)
+    connection.autocommit = autocommit  # pg_stat_activity is a snapshot per transaction
+    return connection
+
+
+def wait_for_lock_wait(database: str, process: subprocess.Popen[str], timeout: float = 120) -> None:
+    """Until a connection of `database` waits on a lock (the child's raw load is blocked in PostgreSQL)."""
+    deadline = time.monotonic() + timeout
+    with pg("postgres", autocommit=True).cursor() as cursor:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            cursor.execute(
+                "select count(*) from pg_stat_activity where datname = %s and wait_event_type = 'Lock'",
+                (database,),
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the child never reached the raw load")
+
+
+def raw_counts(database: str) -> dict[str, int]:
+    counts = {}
+    with pg(database) as con, con.cursor() as cursor:
+        for table in OLIST_TABLES:
+            cursor.execute(f"select count(*) from raw_olist.{table.table}")
+            counts[table.table] = cursor.fetchone()[0]
+    return counts
+
+
+@pytest.fixture(scope="module")
+def three_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    root = tmp_path_factory.mktemp("olist-deliveries")
+    folders = (root / "a", root / "b", root / "c")
+    for folder, scale, seed in zip(folders, (0.002, 0.003, 0.001), (11, 12, 13), strict=True):
+        generate_olist(folder, scale=scale, seed=seed)
+    return folders
+
+
+def test_kill_during_raw_load_then_a_new_folder_loads_exactly_the_new_folder(
+    three_folders: tuple[Path, Path, Path], tmp_path: Path, pg_database: str
+) -> None:
+    first, killed, new = three_folders
+    home = tmp_path / "home"
+    target = ("--target", "postgres", "--pg-database", pg_database)
+    finish(child(home, first, *target))
+
+    # The next load blocks on a lock the test holds on a raw table, inside its raw load, and is killed there.
+    locker = pg(pg_database)
+    with locker.cursor() as cursor:
+        cursor.execute("lock table raw_olist.orders in access exclusive mode")
+    process = child(home, killed, *target)
+    try:
+        wait_for_lock_wait(pg_database, process)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        with pg("postgres", autocommit=True).cursor() as cursor:  # its server session dies with it
+            cursor.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and pid <> %s",
+                (pg_database, locker.get_backend_pid()),
+            )
+    finally:
+        if process.poll() is None:
+            process.kill()
+        locker.rollback()
+        locker.close()
+    assert process.returncode == -signal.SIGKILL
+    packages = list((home / "dlt" / "raw_olist" / "load" / "normalized").glob("*"))
+    assert packages, "the kill did not leave a pending raw load package"
+
+    report = finish(child(home, new, *target))
+    aborted = report["aborted"]
+    assert isinstance(aborted, list)
+    assert [(a["pipeline"], a["dead_run"], a["owner_pid"]) for a in aborted] == [
+        ("raw_olist", True, process.pid)
+    ]
+    want = expected_counts(new)
+    assert raw_counts(pg_database) == want
+    assert {t: report["raw_rows"][t] for t in want} == want  # type: ignore[index]
+    with pg(pg_database) as con, con.cursor() as cursor:
+        cursor.execute("select order_id from raw_olist.orders")
+        loaded = {row[0] for row in cursor.fetchall()}
+    assert loaded == {row[0] for row in csv_rows(new / ORDERS.file_name)}
