@@ -31,6 +31,7 @@ import psutil
 import pyarrow as pa
 from dlt.common.destination import Destination, TLoaderFileFormat
 from dlt.common.schema.typing import TTableSchemaColumns, TWriteDisposition
+from dlt.common.storages.load_package import create_load_id
 from dlt.destinations import filesystem
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.resource import DltResource
@@ -130,6 +131,11 @@ def ingest(
         # Bronze only ever appends: a merge or replace there would rewrite objects of earlier loads.
         info = bronze.run(source, loader_file_format="parquet", write_disposition="append")
     load_id = info.loads_ids[-1] if info.loads_ids else None
+    if load_id is None and (described := inputs()):
+        # Nothing new to extract (every input unchanged): dlt makes no load, but the run still gets a
+        # manifest, without objects, that records its inputs and what they were found to be.
+        load_id = create_load_id()
+        lake.write_manifest(source.name, load_id, described)
     manifests = _complete_manifests(lake, source.name, current=load_id, inputs=inputs)
 
     raw = dlt.pipeline(
