@@ -29,6 +29,7 @@ from typing import Any, cast
 import dlt
 import psutil
 import pyarrow as pa
+import pyarrow.compute as pc
 from dlt.common.destination import Destination, TLoaderFileFormat
 from dlt.common.schema.typing import TTableSchemaColumns, TWriteDisposition
 from dlt.common.storages.load_package import create_load_id
@@ -149,8 +150,9 @@ def ingest(
         loaded = _ledger(raw)
         pending = [m for m in manifests if m.load_id not in loaded and m.objects]
         _refuse_archived(lake, pending)
+        holders = _holders(manifests, hints)
         for manifest in pending:
-            _load_raw(raw, lake, manifest, hints, file_format)
+            _load_raw(raw, lake, manifest, hints, holders, file_format)
             loaded.add(manifest.load_id)
         check_raw(raw, [m for m in manifests if m.load_id in loaded], hints)
 
@@ -272,23 +274,50 @@ def abort_pending(
 # -- raw ------------------------------------------------------------------------------------------------
 
 
+def _holders(manifests: list[Manifest], hints: dict[str, TableHints]) -> dict[str, str]:
+    """For each table a load replaces, the id of the latest load with rows of it: the load raw's rows of
+    that table must come from (`manifests` oldest first)."""
+    holders: dict[str, str] = {}
+    for manifest in manifests:
+        for table in manifest.rows_by_table():
+            if _hints(hints, table).write_disposition == "replace":
+                holders[table] = manifest.load_id
+    return holders
+
+
 def _load_raw(
     raw: dlt.Pipeline,
     lake: Lake,
     manifest: Manifest,
     hints: dict[str, TableHints],
+    holders: dict[str, str],
     file_format: TLoaderFileFormat,
 ) -> None:
     """Load one bronze load into raw, check it, then record it in the ledger: a load whose data did not
-    all arrive (a crash, a mismatch) is not in the ledger, so the next run loads it again."""
+    all arrive (a crash, a mismatch) is not in the ledger, so the next run loads it again.
+
+    A table a later load replaces again is skipped (with its quarantined rows): raw only ever receives,
+    for such a table, the rows of its latest load, even when an older load is (re)loaded after a newer one.
+    """
+    present = manifest.rows_by_table()
+    replaced = {t for t in present if holders.get(t) == manifest.load_id}
+    tables = {
+        t
+        for t in present
+        if t in replaced
+        or (t == QUARANTINE_TABLE and replaced)
+        or (t != QUARANTINE_TABLE and _hints(hints, t).write_disposition != "replace")
+    }
     distinct: dict[str, set[tuple[Any, ...]]] = {}
-    raw.run(_raw_resources(lake, manifest, hints, distinct), loader_file_format=file_format)
-    _supersede_quarantine(raw, manifest, hints)
-    _check_load(raw, manifest, hints, {t: len(keys) for t, keys in distinct.items()})
+    if tables:
+        resources = _raw_resources(lake, manifest, hints, tables, replaced, distinct)
+        raw.run(resources, loader_file_format=file_format)
+    _supersede_quarantine(raw, manifest.load_id, replaced)
+    _check_load(raw, manifest, tables, hints, {t: len(keys) for t, keys in distinct.items()})
     ledger_row = {
         "load_id": manifest.load_id,
         "source": manifest.source,
-        "tables": ",".join(sorted({o.table for o in manifest.objects})),
+        "tables": ",".join(sorted(tables)),
         "loaded_at": datetime.now(UTC),
     }
     raw.run(
@@ -338,20 +367,30 @@ def _hints(hints: dict[str, TableHints], table: str) -> TableHints:
 
 
 def _raw_resources(
-    lake: Lake, manifest: Manifest, hints: dict[str, TableHints], distinct: dict[str, set[tuple[Any, ...]]]
+    lake: Lake,
+    manifest: Manifest,
+    hints: dict[str, TableHints],
+    tables: set[str],
+    quarantine_of: set[str],
+    distinct: dict[str, set[tuple[Any, ...]]],
 ) -> list[DltResource]:
-    """One resource per table of the load; the primary keys of merge tables are collected in `distinct`
-    (a merge keeps one row per key, so that is the count raw must hold)."""
+    """One resource per table to load; quarantined rows only of the tables in `quarantine_of`. The
+    primary keys of merge tables are collected in `distinct` (a merge keeps one row per key, so that is
+    the count raw must hold)."""
     store = lake.bronze(manifest.source)
     resources = []
-    for table in sorted({o.table for o in manifest.objects}):
+    for table in sorted(tables):
         keys = [o.path for o in manifest.objects if o.table == table]
         table_hints = _hints(hints, table)
         key_columns = table_hints.primary_key if table_hints.write_disposition == "merge" else ()
-        seen = distinct.setdefault(table, set()) if key_columns else None
+        rows = _read_bronze(lake, store, keys, manifest.load_id)
+        if table == QUARANTINE_TABLE:
+            rows = _only_sources(rows, quarantine_of)
+        if key_columns:
+            rows = _collect_keys(rows, key_columns, distinct.setdefault(table, set()))
         resources.append(
             dlt.resource(
-                _read_bronze(lake, store, keys, manifest.load_id, key_columns, seen),
+                rows,
                 name=table,
                 write_disposition=table_hints.write_disposition,
                 primary_key=table_hints.primary_key,
@@ -361,42 +400,40 @@ def _raw_resources(
     return resources
 
 
-def _read_bronze(
-    lake: Lake,
-    store: Store,
-    keys: list[str],
-    load_id: str,
-    key_columns: tuple[str, ...] = (),
-    seen: set[tuple[Any, ...]] | None = None,
-) -> Iterator[pa.Table]:
+def _read_bronze(lake: Lake, store: Store, keys: list[str], load_id: str) -> Iterator[pa.Table]:
     """Bronze Parquet read back through the lake's filesystem (local folder or S3), batch by batch."""
     for key in keys:
         for batch in lake.read_parquet_batches(store, key):
             table = pa.Table.from_batches([batch])
-            table = table.append_column(BRONZE_LOAD_COLUMN, pa.array([load_id] * table.num_rows, pa.string()))
-            if seen is not None:
-                columns = [table.column(c).to_pylist() for c in key_columns]
-                seen.update(zip(*columns, strict=True))
-            yield table
+            yield table.append_column(BRONZE_LOAD_COLUMN, pa.array([load_id] * table.num_rows, pa.string()))
 
 
-def _supersede_quarantine(raw: dlt.Pipeline, manifest: Manifest, hints: dict[str, TableHints]) -> None:
+def _only_sources(batches: Iterator[pa.Table], sources: set[str]) -> Iterator[pa.Table]:
+    allowed = pa.array(sorted(sources), pa.string())
+    for batch in batches:
+        yield batch.filter(pc.is_in(batch.column("source_table"), value_set=allowed))
+
+
+def _collect_keys(
+    batches: Iterator[pa.Table], columns: tuple[str, ...], seen: set[tuple[Any, ...]]
+) -> Iterator[pa.Table]:
+    for batch in batches:
+        seen.update(zip(*(batch.column(c).to_pylist() for c in columns), strict=True))
+        yield batch
+
+
+def _supersede_quarantine(raw: dlt.Pipeline, load_id: str, tables: set[str]) -> None:
     """The quarantine of a table is that of the load its raw rows come from: when a load replaces a
-    table, the quarantined rows of earlier loads of that table are deleted (they stay in bronze)."""
-    replaced = sorted(
-        {o.table for o in manifest.objects if _hints(hints, o.table).write_disposition == "replace"}
-        | {str(i["table"]) for i in manifest.inputs if i.get("status") == "loaded" and i.get("table")}
-    )
-    if not replaced:
+    table, the quarantined rows of other loads of that table are deleted (they stay in bronze)."""
+    if not tables:
         return
     with raw.sql_client() as client:
         try:
-            table = client.make_qualified_table_name(QUARANTINE_TABLE)
             client.execute_sql(
-                f"delete from {table} where {BRONZE_LOAD_COLUMN} <> %s and source_table in "
-                f"({', '.join(['%s'] * len(replaced))})",
-                manifest.load_id,
-                *replaced,
+                f"delete from {client.make_qualified_table_name(QUARANTINE_TABLE)} "
+                f"where {BRONZE_LOAD_COLUMN} <> %s and source_table in ({', '.join(['%s'] * len(tables))})",
+                load_id,
+                *sorted(tables),
             )
         except DatabaseUndefinedRelation:
             return
@@ -416,14 +453,19 @@ def _count(client: Any, table: str, load_id: str | None = None) -> int | None:
 
 
 def _check_load(
-    raw: dlt.Pipeline, manifest: Manifest, hints: dict[str, TableHints], distinct: dict[str, int]
+    raw: dlt.Pipeline,
+    manifest: Manifest,
+    tables: set[str],
+    hints: dict[str, TableHints],
+    distinct: dict[str, int],
 ) -> None:
-    """Right after a load: raw holds, for each of its tables, exactly the rows bronze says it has (one
-    per key for a merge table)."""
+    """Right after a load: raw holds, for each table loaded, exactly the rows bronze says the load has
+    (one per key for a merge table, the rows kept for quarantine)."""
+    rows = manifest.rows_by_table()
     problems = []
     with raw.sql_client() as client:
-        for table, rows in manifest.rows_by_table().items():
-            expected = distinct.get(table, rows)
+        for table in sorted(tables):
+            expected = distinct.get(table, rows[table])
             found = _count(client, table, manifest.load_id)
             if found != expected:
                 problems.append(f"{table}: {found} rows of load {manifest.load_id}, bronze has {expected}")
@@ -433,22 +475,28 @@ def _check_load(
 def check_raw(raw: dlt.Pipeline, loaded: list[Manifest], hints: dict[str, TableHints]) -> None:
     """Every raw table that a load replaces holds exactly the rows of the latest bronze load of that table
     in the ledger (`loaded`, oldest first), and no other: raw is never reported on data it was not given.
-    Raises RawMismatchError naming each table that differs."""
-    holders: dict[str, Manifest] = {}
-    for manifest in loaded:
-        for table in manifest.rows_by_table():
-            if _hints(hints, table).write_disposition == "replace":
-                holders[table] = manifest
-    problems = []
+
+    Raises RawMismatchError naming each table that differs, after taking the loads those tables should
+    come from out of the ledger, so that the next run loads them again from bronze.
+    """
+    by_id = {m.load_id: m for m in loaded}
+    problems, wrong = [], set()
     with raw.sql_client() as client:
-        for table, manifest in sorted(holders.items()):
-            expected = manifest.rows_by_table()[table]
-            total, own = _count(client, table), _count(client, table, manifest.load_id)
+        for table, load_id in sorted(_holders(loaded, hints).items()):
+            expected = by_id[load_id].rows_by_table()[table]
+            total, own = _count(client, table), _count(client, table, load_id)
             if total != expected or own != expected:
+                wrong.add(load_id)
                 problems.append(
-                    f"{table}: {total} rows ({own} of load {manifest.load_id}), "
-                    f"the bronze manifest of load {manifest.load_id} has {expected}"
+                    f"{table}: {total} rows ({own} of load {load_id}), "
+                    f"the bronze manifest of load {load_id} has {expected}"
                 )
+        if wrong:
+            client.execute_sql(
+                f"delete from {client.make_qualified_table_name(LEDGER_TABLE)} "
+                f"where load_id in ({', '.join(['%s'] * len(wrong))})",
+                *sorted(wrong),
+            )
     _raise_mismatch(raw, problems)
 
 
@@ -458,8 +506,8 @@ def _raise_mismatch(raw: dlt.Pipeline, problems: list[str]) -> None:
             f"raw dataset {raw.dataset_name} does not hold the data of its bronze loads: "
             + "; ".join(problems)
             + ". The run must not report success on it. Run the ingestion again: a load that does not "
-            "match is not recorded as loaded and is reloaded from bronze; if it fails again, run "
-            "`cofre lake verify`."
+            "match is not (or no longer) recorded as loaded, so it is reloaded from bronze; if it fails "
+            "again, run `cofre lake verify`."
         )
 
 

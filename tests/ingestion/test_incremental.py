@@ -11,8 +11,9 @@ import pytest
 
 from ingestion.errors import RawMismatchError
 from ingestion.lake import Lake
-from ingestion.olist_schema import OLIST_TABLES, ORDER_ITEMS, ORDERS
+from ingestion.olist_schema import OLIST_TABLES, ORDER_ITEMS, ORDERS, SELLERS
 from tests.ingestion.ingest_child import run
+from tests.ingestion.test_crash_recovery import csv_rows
 
 pytestmark = pytest.mark.integration
 TABLES = sorted(t.table for t in OLIST_TABLES)
@@ -117,3 +118,10 @@ def test_raw_that_does_not_match_bronze_fails_the_run(folder: Path, tmp_path: Pa
         )
     with pytest.raises(RawMismatchError, match=r"sellers: \d+ rows .* bronze manifest of load"):
         run(home, folder, incremental=True)
+    sellers = len(csv_rows(folder / SELLERS.file_name))
+    assert raw_counts(home)["sellers"] == sellers - 1  # nothing was reported on it, nothing hidden
+
+    # The next run reloads the load raw's tables should come from, and raw is right again.
+    report, _ = run(home, folder, incremental=True)
+    assert raw_counts(home)["sellers"] == report.raw_rows["sellers"] == sellers
+    assert raw(home, "select count(*) from raw_olist.quarantine")[0][0] == 2
