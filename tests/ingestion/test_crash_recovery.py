@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import psycopg2
 import pytest
 
@@ -131,4 +132,54 @@ def test_kill_during_raw_load_then_a_new_folder_loads_exactly_the_new_folder(
     with pg(pg_database) as con, con.cursor() as cursor:
         cursor.execute("select order_id from raw_olist.orders")
         loaded = {row[0] for row in cursor.fetchall()}
+    assert loaded == {row[0] for row in csv_rows(new / ORDERS.file_name)}
+
+
+def wait_for(pattern: str, root: Path, process: subprocess.Popen[str], timeout: float = 180) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the child finished before it could be killed"
+        found = sorted(root.glob(pattern))
+        if found:
+            return found[0]
+        time.sleep(0.01)
+    raise AssertionError(f"{pattern} never appeared under {root}")
+
+
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("olist-big") / "sf0.1"
+    generate_olist(folder, scale=0.1, seed=21)
+    return folder
+
+
+@pytest.mark.parametrize("pipeline", ["bronze_olist", "raw_olist"])
+def test_kill_during_a_duckdb_ingestion_then_a_new_folder_loads_exactly_the_new_folder(
+    pipeline: str, big_folder: Path, three_folders: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """The embedded default: killed while dlt holds a package of the big delivery (bronze: extracting
+    or loading; raw: loading), then a small delivery is ingested."""
+    first, _, new = three_folders
+    home = tmp_path / "home"
+    finish(child(home, first))
+    process = child(home, big_folder)
+    try:
+        stage = "load/normalized/*" if pipeline == "raw_olist" else "normalize/extracted/*"
+        wait_for(f"dlt/{pipeline}/{stage}", home, process)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+
+    report = finish(child(home, new))
+    assert any(a["pipeline"] == pipeline and a["dead_run"] for a in report["aborted"])  # type: ignore[union-attr,index]
+    want = expected_counts(new)
+    assert {t: report["raw_rows"][t] for t in want} == want  # type: ignore[index]
+    assert {t: report["bronze_rows"][t] for t in want} == want  # type: ignore[index]
+    with duckdb.connect(str(home / "warehouse" / "raw.duckdb"), read_only=True) as con:
+        loaded = {row[0] for row in con.execute("select order_id from raw_olist.orders").fetchall()}
+        counts = {t: con.execute(f"select count(*) from raw_olist.{t}").fetchone()[0] for t in want}
+    assert counts == want
     assert loaded == {row[0] for row in csv_rows(new / ORDERS.file_name)}
