@@ -15,6 +15,7 @@ checked against the bronze manifests; only a load that matches is written to the
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -27,7 +28,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import dlt
-import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.destination import Destination, TLoaderFileFormat
@@ -67,8 +67,8 @@ class TableHints:
 @dataclass(frozen=True)
 class AbortedPackage:
     """A pending dlt load package found before a load and aborted, so that it is never loaded in place of
-    the data of the current run. `dead_run` is True when the process that created it is gone (killed);
-    False when it was left by a run that failed with an error (its process ended normally)."""
+    the data of the current run. `dead_run` is True when the process that created it was killed (its
+    owner record was never cleared); False when it was left by a run that failed with an error."""
 
     pipeline: str
     load_id: str
@@ -128,17 +128,6 @@ def ingest(
         dataset_name=source.name,
         pipelines_dir=str(pipelines_dir),
     )
-    with owning(bronze, aborted):
-        # Bronze only ever appends: a merge or replace there would rewrite objects of earlier loads.
-        info = bronze.run(source, loader_file_format="parquet", write_disposition="append")
-    load_id = info.loads_ids[-1] if info.loads_ids else None
-    if load_id is None and (described := inputs()):
-        # Nothing new to extract (every input unchanged): dlt makes no load, but the run still gets a
-        # manifest, without objects, that records its inputs and what they were found to be.
-        load_id = create_load_id()
-        lake.write_manifest(source.name, load_id, described)
-    manifests = _complete_manifests(lake, source.name, current=load_id, inputs=inputs)
-
     raw = dlt.pipeline(
         pipeline_name=f"raw_{source.name}",
         destination=raw_destination,
@@ -146,7 +135,19 @@ def ingest(
         pipelines_dir=str(pipelines_dir),
     )
     file_format: TLoaderFileFormat = "parquet" if raw_destination.destination_name == "duckdb" else "csv"
-    with owning(raw, aborted):
+    # Both pipelines are owned for the whole ingestion: a second run of the source stops before it
+    # writes anything, not after a bronze load.
+    with owning(bronze, aborted), owning(raw, aborted):
+        # Bronze only ever appends: a merge or replace there would rewrite objects of earlier loads.
+        info = bronze.run(source, loader_file_format="parquet", write_disposition="append")
+        load_id = info.loads_ids[-1] if info.loads_ids else None
+        if load_id is None and (described := inputs()):
+            # Nothing new to extract (every input unchanged): dlt makes no load, but the run still gets a
+            # manifest, without objects, that records its inputs and what they were found to be.
+            load_id = create_load_id()
+            lake.write_manifest(source.name, load_id, described)
+        manifests = _complete_manifests(lake, source.name, current=load_id, inputs=inputs)
+
         loaded = _ledger(raw)
         pending = [m for m in manifests if m.load_id not in loaded and m.objects]
         _refuse_archived(lake, pending)
@@ -178,62 +179,62 @@ def _owner_file(pipeline: dlt.Pipeline) -> Path:
     return Path(pipeline.pipelines_dir) / f".{pipeline.pipeline_name}.owner.json"
 
 
-def _process_started_at(pid: int) -> float | None:
-    try:
-        return float(psutil.Process(pid).create_time())
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return None
-
-
 @contextmanager
 def owning(pipeline: dlt.Pipeline, aborted: list[AbortedPackage]) -> Iterator[None]:
-    """Run a block as the only user of `pipeline`: refuse if a live process owns it (PipelineBusyError),
-    abort the pending packages a failed or killed run left (appended to `aborted`), and mark the pipeline
-    as ours until the block ends. The mark outlives only a killed process, which tells the next run that
-    the packages it finds belong to a dead run."""
+    """Run a block as the only user of `pipeline`: refuse if another process is using it
+    (PipelineBusyError), abort the pending packages a failed or killed run left (appended to `aborted`),
+    and name this process as the owner until the block ends.
+
+    The owner file `<pipelines_dir>/.<pipeline>.owner.json` is held with an exclusive `flock`, which the
+    kernel releases when its process dies, so a held lock always means a live owner. The file's content
+    (pid, host, start) is cleared when a block ends, even on an error: content left in a file nobody
+    holds was written by a process that was killed, and its packages belong to a dead run.
+    """
     marker = _owner_file(pipeline)
-    owner = _read_owner(marker)
-    if owner is not None and owner["pid"] != os.getpid() and _alive(owner):
-        raise PipelineBusyError(
-            f"the dlt pipeline {pipeline.pipeline_name} is in use by process {owner['pid']} on "
-            f"{owner['host']} (started {owner['started_at']}): wait for it to finish or stop it; a live "
-            "run's load is never aborted"
-        )
-    abort_pending(pipeline, aborted, owner)
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(
-        json.dumps(
+    fd = os.open(marker, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = _read_owner(fd) or {}
+            raise PipelineBusyError(
+                f"the dlt pipeline {pipeline.pipeline_name} is in use by process {owner.get('pid', '?')} "
+                f"(started {owner.get('started_at', '?')}): wait for it to finish or stop it; a live run's "
+                "load is never aborted"
+            ) from None
+        abort_pending(pipeline, aborted, _read_owner(fd))
+        _write_owner(
+            fd,
             {
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
-                "process_started": _process_started_at(os.getpid()),
                 "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
+            },
         )
-    )
-    try:
-        yield
+        try:
+            yield
+        finally:
+            _write_owner(fd, None)
     finally:
-        marker.unlink(missing_ok=True)
+        os.close(fd)  # releases the lock
 
 
-def _read_owner(marker: Path) -> dict[str, Any] | None:
+def _read_owner(fd: int) -> dict[str, Any] | None:
+    os.lseek(fd, 0, os.SEEK_SET)
     try:
-        data = json.loads(marker.read_text())
-    except (FileNotFoundError, ValueError):
+        data = json.loads(os.read(fd, 1 << 16) or b"null")
+    except ValueError:
         return None
     return data if isinstance(data, dict) and isinstance(data.get("pid"), int) else None
 
 
-def _alive(owner: dict[str, Any]) -> bool:
-    """The owner process still runs: same host, same pid, same start time (a reused pid is not it)."""
-    if owner.get("host") != socket.gethostname():
-        return True  # cannot tell from here: never abort what may be another machine's live run
-    started = _process_started_at(int(owner["pid"]))
-    if started is None:
-        return False
-    recorded = owner.get("process_started")
-    return recorded is None or abs(started - float(recorded)) < 1.0
+def _write_owner(fd: int, owner: dict[str, Any] | None) -> None:
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    if owner is not None:
+        os.write(fd, json.dumps(owner).encode())
+        os.fsync(fd)
 
 
 def abort_pending(
@@ -250,7 +251,7 @@ def abort_pending(
             pipeline=pipeline.pipeline_name,
             load_id=load_id,
             state=state,
-            dead_run=owner is not None and owner["pid"] != os.getpid(),
+            dead_run=owner is not None,
             owner_pid=int(owner["pid"]) if owner else None,
             owner_started_at=str(owner["started_at"]) if owner else None,
         )

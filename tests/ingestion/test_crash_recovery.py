@@ -16,9 +16,11 @@ import duckdb
 import psycopg2
 import pytest
 
+from ingestion.errors import PipelineBusyError
 from ingestion.olist_generator import generate_olist
 from ingestion.olist_schema import OLIST_TABLES, ORDERS
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
+from tests.ingestion.ingest_child import run
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -183,3 +185,29 @@ def test_kill_during_a_duckdb_ingestion_then_a_new_folder_loads_exactly_the_new_
         counts = {t: con.execute(f"select count(*) from raw_olist.{t}").fetchone()[0] for t in want}
     assert counts == want
     assert loaded == {row[0] for row in csv_rows(new / ORDERS.file_name)}
+
+
+def test_a_second_ingestion_while_one_runs_stops_at_once_and_writes_nothing(
+    three_folders: tuple[Path, Path, Path], tmp_path: Path, pg_database: str
+) -> None:
+    first, second, new = three_folders
+    home = tmp_path / "home"
+    target = ("--target", "postgres", "--pg-database", pg_database)
+    finish(child(home, first, *target))
+    locker = pg(pg_database)
+    with locker.cursor() as cursor:
+        cursor.execute("lock table raw_olist.orders in access exclusive mode")
+    process = child(home, second, *target)
+    try:
+        wait_for_lock_wait(pg_database, process)  # the first run is inside its raw load
+        manifests = sorted((home / "lake" / "bronze" / "olist" / "_manifests").iterdir())
+        started = time.monotonic()
+        with pytest.raises(PipelineBusyError, match=rf"in use by process {process.pid}\b"):
+            run(home, new, target="postgres", pg_database=pg_database)
+        assert time.monotonic() - started < 5
+        assert sorted((home / "lake" / "bronze" / "olist" / "_manifests").iterdir()) == manifests
+    finally:
+        locker.rollback()
+        locker.close()
+    finish(process)  # the running ingestion was not disturbed
+    assert raw_counts(pg_database) == expected_counts(second)
