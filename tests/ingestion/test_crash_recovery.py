@@ -12,13 +12,18 @@ import sys
 import time
 from pathlib import Path
 
+import dlt
 import duckdb
 import psycopg2
 import pytest
 
+from ingestion.bcb_ipca import BCB_BASE_URL, bcb_source
 from ingestion.errors import PipelineBusyError
+from ingestion.lake import Lake
 from ingestion.olist_generator import generate_olist
 from ingestion.olist_schema import OLIST_TABLES, ORDERS
+from ingestion.pipeline import ingest
+from ingestion.replay import replay_session
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
 from tests.ingestion.ingest_child import run
 
@@ -211,3 +216,35 @@ def test_a_second_ingestion_while_one_runs_stops_at_once_and_writes_nothing(
         locker.close()
     finish(process)  # the running ingestion was not disturbed
     assert raw_counts(pg_database) == expected_counts(second)
+
+
+def test_an_aborted_ipca_package_rewinds_the_cursor_so_no_month_is_skipped(tmp_path: Path) -> None:
+    """IPCA is incremental: dlt moves the month cursor when it extracts. A package aborted after a run
+    died must not take its months with it: the next ingestion asks for them again and loads them."""
+    home, lake = tmp_path / "home", Lake(tmp_path / "home" / "lake")
+    script = (
+        "import os, signal, sys, dlt\n"
+        "from dlt.destinations import filesystem\n"
+        "from ingestion.bcb_ipca import BCB_BASE_URL, bcb_source\n"
+        "from ingestion.lake import BRONZE_LAYOUT, Lake\n"
+        "from ingestion.replay import replay_session\n"
+        "lake = Lake(sys.argv[1])\n"
+        "p = dlt.pipeline(pipeline_name='bronze_bcb', pipelines_dir=sys.argv[2], dataset_name='bcb',\n"
+        "    destination=filesystem(bucket_url=lake.layer_url('bronze'), layout=BRONZE_LAYOUT))\n"
+        "p.extract(bcb_source(BCB_BASE_URL, '2016-01', '2018-12', replay_session()))\n"
+        "p.normalize()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)  # dies with its package normalized, not loaded\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(lake.url), str(home / "dlt")], cwd=REPO)
+    assert done.returncode == -signal.SIGKILL
+    assert list((home / "dlt" / "bronze_bcb" / "load" / "normalized").iterdir())
+
+    report = ingest(
+        bcb_source(BCB_BASE_URL, "2016-01", "2018-12", replay_session()),
+        lake=lake,
+        raw_destination=dlt.destinations.duckdb(str(tmp_path / "raw.duckdb")),
+        raw_dataset="raw_bcb",
+        pipelines_dir=home / "dlt",
+    )
+    assert [(a.pipeline, a.state) for a in report.aborted] == [("bronze_bcb", "normalized")]
+    assert report.bronze_rows == {"ipca": 36} and report.raw_rows == {"ipca": 36}
