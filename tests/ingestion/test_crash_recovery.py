@@ -250,3 +250,40 @@ def test_an_aborted_ipca_package_takes_no_month_with_it(tmp_path: Path) -> None:
     )
     assert [(a.pipeline, a.state) for a in report.aborted] == [("bronze_bcb", "normalized")]
     assert report.bronze_rows == {"ipca": 36} and report.raw_rows == {"ipca": 36}
+
+
+def cli_ingest(home: Path, folder: Path) -> subprocess.Popen[str]:
+    """`python -m orchestration ingest --olist-dir FOLDER` on the state directory `home`, as users run it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "orchestration", "ingest", "--olist-dir", str(folder)],
+        cwd=REPO,
+        env={**os.environ, "COFRE_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_the_cli_killed_in_its_raw_load_then_run_on_a_new_folder_publishes_the_new_folder(
+    big_folder: Path, three_folders: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """Issue 13, item 1, as it was seen: kill -9 during the raw load of `ingest_olist`, then a run on NEW."""
+    _, _, new = three_folders
+    home = tmp_path / "home"
+    process = cli_ingest(home, big_folder)
+    try:
+        wait_for("dlt/raw_olist/load/normalized/*", home, process, timeout=300)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+
+    second = cli_ingest(home, new)
+    out, _ = second.communicate(timeout=600)
+    assert second.returncode == 0, out[-4000:]
+    want = expected_counts(new)
+    with duckdb.connect(str(home / "warehouse" / "cofre.duckdb"), read_only=True) as con:
+        counts = {t: con.execute(f"select count(*) from raw_olist.{t}").fetchone()[0] for t in want}
+    assert counts == want
