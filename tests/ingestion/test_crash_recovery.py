@@ -252,38 +252,49 @@ def test_an_aborted_ipca_package_takes_no_month_with_it(tmp_path: Path) -> None:
     assert report.bronze_rows == {"ipca": 36} and report.raw_rows == {"ipca": 36}
 
 
-def cli_ingest(home: Path, folder: Path) -> subprocess.Popen[str]:
-    """`python -m orchestration ingest --olist-dir FOLDER` on the state directory `home`, as users run it."""
+def cli_ingest(home: Path, folder: Path, pg_database: str) -> subprocess.Popen[str]:
+    """`python -m orchestration ingest --olist-dir FOLDER --target postgres`, as users run it."""
     return subprocess.Popen(
-        [sys.executable, "-m", "orchestration", "ingest", "--olist-dir", str(folder)],
+        [sys.executable, "-m", "orchestration", "ingest", "--olist-dir", str(folder), "--target", "postgres"],
         cwd=REPO,
-        env={**os.environ, "COFRE_HOME": str(home)},
+        env={**os.environ, "COFRE_HOME": str(home), "COFRE_PG_DATABASE": pg_database},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
 
 
-def test_the_cli_killed_in_its_raw_load_then_run_on_a_new_folder_publishes_the_new_folder(
-    big_folder: Path, three_folders: tuple[Path, Path, Path], tmp_path: Path
+def test_the_cli_killed_in_its_raw_load_then_run_on_a_new_folder_loads_the_new_folder(
+    three_folders: tuple[Path, Path, Path], tmp_path: Path, pg_database: str
 ) -> None:
-    """Issue 13, item 1, as it was seen: kill -9 during the raw load of `ingest_olist`, then a run on NEW."""
-    _, _, new = three_folders
+    """Issue 13, item 1, through the CLI: kill -9 during the raw load of `ingest_olist` (held there by a
+    lock on a raw table, after the run's other raw writes committed), then a run on a NEW folder."""
+    first, killed, new = three_folders
     home = tmp_path / "home"
-    process = cli_ingest(home, big_folder)
+    initial = cli_ingest(home, first, pg_database)
+    out, _ = initial.communicate(timeout=600)
+    assert initial.returncode == 0, out[-4000:]
+    locker = pg(pg_database)
+    with locker.cursor() as cursor:
+        cursor.execute("lock table raw_olist.orders in access exclusive mode")
+    process = cli_ingest(home, killed, pg_database)
     try:
-        wait_for("dlt/raw_olist/load/normalized/*", home, process, timeout=300)
+        wait_for_lock_wait(pg_database, process, timeout=300)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+        with pg("postgres", autocommit=True).cursor() as cursor:
+            cursor.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and pid <> %s",
+                (pg_database, locker.get_backend_pid()),
+            )
     finally:
         if process.poll() is None:
             process.kill()
+        locker.rollback()
+        locker.close()
     assert process.returncode == -signal.SIGKILL
 
-    second = cli_ingest(home, new)
+    second = cli_ingest(home, new, pg_database)
     out, _ = second.communicate(timeout=600)
     assert second.returncode == 0, out[-4000:]
-    want = expected_counts(new)
-    with duckdb.connect(str(home / "warehouse" / "cofre.duckdb"), read_only=True) as con:
-        counts = {t: con.execute(f"select count(*) from raw_olist.{t}").fetchone()[0] for t in want}
-    assert counts == want
+    assert raw_counts(pg_database) == expected_counts(new)
