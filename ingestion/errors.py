@@ -11,3 +11,11 @@ class OlistFileError(IngestionError):
 
 class LakeError(IngestionError):
     """The lake refused an operation (for example an overwrite of an immutable bronze object)."""
+
+
+class RawMismatchError(IngestionError):
+    """Raw does not hold exactly the rows of the bronze loads it was given; the load is not recorded."""
+
+
+class PipelineBusyError(IngestionError):
+    """Another live process is running the same dlt pipeline; nothing was touched."""

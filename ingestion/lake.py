@@ -415,6 +415,22 @@ class Lake:
         ]
         return sorted(found, key=lambda m: float(m.load_id))
 
+    def current_inputs(self, source: str) -> dict[str, dict[str, Any]]:
+        """For each table, the input file whose data the source's latest bronze load of that table holds:
+        its manifest `inputs` entry (sha256, lines, rows, quarantined), with `load_id` set to the load that
+        holds the data. A table whose latest load does not record its input (a load completed after its
+        run died, or written before inputs named their table) is left out: its data is of unknown origin,
+        so any file for it counts as changed."""
+        current: dict[str, dict[str, Any]] = {}
+        decided: set[str] = set()
+        for manifest in reversed(self.manifests(source)):
+            described = {str(i["table"]): i for i in manifest.inputs if i.get("table") and i.get("sha256")}
+            for table, entry in described.items():
+                if table not in decided:
+                    current[table] = {**entry, "load_id": entry.get("load_id") or manifest.load_id}
+            decided |= set(described) | {o.table for o in manifest.objects}
+        return current
+
     def manifest(self, source: str, load_id: str) -> Manifest:
         store = self.bronze(source)
         key = self.manifest_key(load_id)

@@ -3,6 +3,10 @@
 Arrow batches rather than Python dicts: measured on these machines, dicts reach DuckDB at 4-23k rows/s and
 Arrow at ~590k rows/s. Rows that cannot be parsed are routed to the `quarantine` table of the same load,
 with file, line number and reason, so per-file counts always add up: rows in = loaded + quarantined.
+
+Incremental: given the lake, a file whose SHA-256 equals that of the input the lake's latest bronze load of
+its table was made from is not read again; its resource yields nothing, and its stats say "unchanged" with
+the counts and the load id recorded for that input, so raw keeps the rows it already has for the table.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 from dlt.common.schema.utils import new_table
 from dlt.extract.resource import DltResource
 
-from ingestion.lake import sha256_file
+from ingestion.lake import Lake, sha256_file
 from ingestion.olist_reader import QuarantinedRow, check_folder, read_olist_file
 from ingestion.olist_schema import OLIST_TABLES, ColumnType, OlistTable
 
@@ -54,6 +58,9 @@ class FileStats:
     lines_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    table: str = ""
+    status: str = "loaded"  # "unchanged": already in bronze, not read again (see load_id)
+    load_id: str = ""  # for an unchanged file, the bronze load that holds its rows
 
 
 @dataclass
@@ -71,8 +78,13 @@ def olist_source(
     stats: ReadStats | None = None,
     progress: Progress | None = None,
     tables: tuple[OlistTable, ...] = OLIST_TABLES,
+    lake: Lake | None = None,
 ) -> list[DltResource]:
-    """The nine Olist files of `folder`; every header is checked before any resource yields a row."""
+    """The nine Olist files of `folder`; every header is checked before any resource yields a row.
+
+    With `lake`, files already in bronze (same SHA-256 as the input of their table's latest load) are
+    skipped and reported "unchanged" in `stats`.
+    """
     paths = check_folder(folder, tables)
     # Column types live in the source schema rather than on each resource, so the rows a resource routes to
     # the quarantine table do not inherit the file's columns.
@@ -80,13 +92,38 @@ def olist_source(
     for table in tables:
         schema.update_table(new_table(table.table, columns=list(column_hints(table).values())))
     collected = stats if stats is not None else ReadStats()
-    return [_file_resource(table, paths[table.table], collected, progress) for table in tables]
+    current: list[dict[str, dict[str, Any]]] = []
+
+    def in_bronze() -> dict[str, dict[str, Any]]:
+        """Read lazily, once, when the first resource runs: after any pending load was dealt with."""
+        if lake is None:
+            return {}
+        if not current:
+            current.append(lake.current_inputs("olist"))
+        return current[0]
+
+    return [_file_resource(table, paths[table.table], collected, progress, in_bronze) for table in tables]
 
 
-def _file_resource(table: OlistTable, path: Path, stats: ReadStats, progress: Progress | None) -> DltResource:
+def _file_resource(
+    table: OlistTable,
+    path: Path,
+    stats: ReadStats,
+    progress: Progress | None,
+    in_bronze: Callable[[], dict[str, dict[str, Any]]],
+) -> DltResource:
     def rows() -> Iterator[Any]:
-        file_stats = stats.files.setdefault(table.table, FileStats(path.name))
+        file_stats = stats.files.setdefault(table.table, FileStats(path.name, table=table.table))
         file_stats.sha256, file_stats.bytes = sha256_file(path), path.stat().st_size
+        previous = in_bronze().get(table.table)
+        if previous is not None and previous.get("sha256") == file_stats.sha256:
+            file_stats.status, file_stats.load_id = "unchanged", str(previous["load_id"])
+            file_stats.lines_read = int(previous.get("lines_read", 0))
+            file_stats.rows_loaded = int(previous.get("rows_loaded", 0))
+            file_stats.rows_quarantined = int(previous.get("rows_quarantined", 0))
+            if progress is not None:
+                progress(table.table, file_stats.rows_loaded + file_stats.rows_quarantined)
+            return
         for chunk in read_olist_file(path, table):
             file_stats.lines_read = chunk.lines_read
             file_stats.rows_loaded += chunk.batch.num_rows
