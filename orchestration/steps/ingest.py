@@ -63,7 +63,7 @@ def ingest_olist(ctx: StepContext) -> StepResult:
         done[table] = rows
         task.update(sum(done.values()))
 
-    source = olist_source(s.input_dir, stats, progress)
+    source = olist_source(s.input_dir, stats, progress, lake=ctx.services.lake)
     report = _ingest(ctx, source, inputs=lambda: [asdict(f) for f in stats.files.values()])
     counts = [TableCount("input", t, f.rows_loaded + f.rows_quarantined) for t, f in stats.files.items()]
     counts += [
@@ -130,6 +130,18 @@ def _ingest(ctx: StepContext, source: DltSource, **kwargs: Any) -> LoadReport:
             target=f"bronze/{report.source}/{report.load_id}",
             details={"run_id": ctx.run_id, "manifest": str(report.manifest), "rows": report.bronze_rows},
         )
+    for package in report.aborted:  # what a failed or killed run left pending: never loaded instead
+        services.audit.record(
+            "ingest.package_aborted",
+            target=f"dlt/{package.pipeline}/{package.load_id}",
+            details={
+                "run_id": ctx.run_id,
+                "state": package.state,
+                "dead_run": package.dead_run,
+                "owner_pid": package.owner_pid,
+                "owner_started_at": package.owner_started_at,
+            },
+        )
     if report.raw_loads:
         services.audit.record(
             "warehouse.write",
@@ -147,4 +159,10 @@ def _result(report: LoadReport, counts: list[TableCount] | None = None) -> StepR
         f"cofre://bronze/{report.source}": str(report.manifest or "no new data"),
         f"cofre://raw/{report.source}": f"raw_{report.source}",
     }
-    return StepResult(counts=counts, outputs=outputs)
+    notes = []
+    if report.unchanged:
+        notes.append(f"unchanged (already in bronze): {', '.join(sorted(report.unchanged))}")
+    for package in report.aborted:
+        by = "a killed run" if package.dead_run else "a failed run"
+        notes.append(f"aborted dlt package {package.load_id} left pending by {by}")
+    return StepResult(counts=counts, outputs=outputs, notes=notes)

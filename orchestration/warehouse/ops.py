@@ -19,6 +19,7 @@ from typing import Any
 
 import dlt
 
+from ingestion.pipeline import AbortedPackage, owning
 from orchestration.runner import RunRecord, pipeline_run_rows
 from orchestration.services import Services
 from orchestration.settings import Settings
@@ -46,6 +47,17 @@ def record_run(settings: Settings, services: Services, record: RunRecord) -> dic
         dataset_name=OPS_SCHEMA,
         pipelines_dir=str(settings.dlt_dir),
     )
+    aborted: list[AbortedPackage] = []  # a killed run's pending ops load is never loaded instead
+    with owning(pipeline, aborted):
+        _load(pipeline, record, services, check_row)
+    trace = pipeline.last_trace
+    normalized = trace.last_normalize_info if trace else None
+    loaded = {t: int(normalized.row_counts.get(t, 0)) for t in OPS_TABLES} if normalized else {}
+    _publish(settings, services)
+    return loaded
+
+
+def _load(pipeline: dlt.Pipeline, record: RunRecord, services: Services, check_row: dict[str, Any]) -> None:
     pipeline.run(
         [
             dlt.resource(
@@ -71,11 +83,6 @@ def record_run(settings: Settings, services: Services, record: RunRecord) -> dic
             ),
         ]
     )
-    trace = pipeline.last_trace
-    normalized = trace.last_normalize_info if trace else None
-    loaded = {t: int(normalized.row_counts.get(t, 0)) for t in OPS_TABLES} if normalized else {}
-    _publish(settings, services)
-    return loaded
 
 
 def _audit_events(services: Services) -> Any:
