@@ -115,29 +115,49 @@ def _cached_frame(
 
 
 def _connect_duckdb(key: SourceKey) -> duckdb.DuckDBPyConnection:
-    """The published marts read-only (or an empty in-memory database when only the ops file exists yet),
-    with the ops file attached read-only as `ops`. Extensions are never downloaded."""
+    """The published marts read-only (or, when only the ops file exists yet, that file), with the ops file
+    attached read-only as `ops`; then the connection is closed to everything else: external access off (no
+    ATTACH of another file such as the pipeline's warehouse, no read_csv/read_parquet/COPY, no extension
+    loading) and the configuration locked, so no statement can turn it back on. The main database is a
+    file opened read-only whenever one exists, so even a re-ATTACH of the ops file is read-only.
+    Extensions are never downloaded."""
     config: dict[str, str | bool | int | float | list[str]] = {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
     }
-    path = key.marts_path if key.marts_mtime_ns is not None else ":memory:"
+    if key.marts_mtime_ns is not None:
+        path = key.marts_path
+    elif key.ops_mtime_ns is not None:
+        path = key.ops_path
+    else:  # nothing published yet: an empty database that external access will not reach beyond
+        path = ":memory:"
     con = duckdb.connect(path, read_only=path != ":memory:", config=config)
-    if key.ops_mtime_ns is not None:
-        con.execute(f"attach {_literal(key.ops_path)} as ops (read_only)")
+    try:
+        if key.ops_mtime_ns is not None:
+            con.execute(f"attach {_literal(key.ops_path)} as ops (read_only)")
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
 def _connect_postgres(settings: Settings) -> Any:
-    import psycopg2
+    """The reader role's session, over the TLS of `security.postgres_tls` (verify-full with the configured
+    CA beyond loopback), read-only."""
+    from security.postgres_tls import connect, connect_kwargs, postgres_tls
 
-    con = psycopg2.connect(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        user=settings.pg_reader_user,
-        password=_reader_password(str(settings.pg_reader_password_file or settings.vault_path), settings),
-        dbname=settings.pg_database,
-        connect_timeout=10,
+    tls = postgres_tls(settings.pg_host, sslmode=settings.pg_sslmode, sslrootcert=settings.pg_sslrootcert)
+    con = connect(
+        **connect_kwargs(
+            tls,
+            port=settings.pg_port,
+            user=settings.pg_reader_user,
+            dbname=settings.pg_database,
+            password=_reader_password(str(settings.pg_reader_password_file or settings.vault_path), settings),
+            connect_timeout=10,
+        )
     )
     con.set_session(readonly=True, autocommit=True)
     return con

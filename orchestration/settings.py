@@ -55,6 +55,16 @@ class Settings(BaseSettings):
         default="cofre_reader",
         description="Login role of the dashboard and Grafana: SELECT on marts, gold and ops, nothing else.",
     )
+    pg_sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = Field(
+        default=None,
+        description="libpq sslmode of every PostgreSQL client (pipeline, dlt, dbt, dashboard). Unset: "
+        "verify-full beyond loopback (the only mode allowed there), prefer on loopback.",
+    )
+    pg_sslrootcert: str | None = Field(
+        default=None,
+        description="CA certificate (PEM file) that signed the PostgreSQL server's certificate, or `system` "
+        "for the operating system's CA store; required when the server is not on this machine.",
+    )
     pg_reader_password_file: Path | None = Field(
         default=None,
         description="File holding the reader role's password, for a dashboard that holds no vault (the "
@@ -99,6 +109,13 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
+
+    @field_validator("pg_sslrootcert")
+    @classmethod
+    def _absolute_ca(cls, value: str | None) -> str | None:
+        if not value or value == "system":
+            return value or None
+        return str(Path(value).expanduser().resolve())
 
     # Derived locations: one place decides the layout of the state directory.
     @property

@@ -155,18 +155,25 @@ def spark_env(vault: Vault, *, s3: bool, postgres: bool) -> dict[str, str]:
 
 
 def postgres_connect_kwargs(
-    vault: Vault, *, host: str, port: int, user: str, dbname: str, connect_timeout_s: int = 10
+    vault: Vault,
+    *,
+    host: str,
+    port: int,
+    user: str,
+    dbname: str,
+    connect_timeout_s: int = 10,
+    sslmode: str | None = None,
+    sslrootcert: str | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for `psycopg2.connect`: TLS required unless the server is on this machine."""
-    kwargs: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "user": user,
-        "dbname": dbname,
-        "sslmode": "prefer" if is_loopback(host) else "require",
-        "connect_timeout": connect_timeout_s,
-        "application_name": "cofre",
-    }
+    """Keyword arguments for `psycopg2.connect` (use `security.postgres_tls.connect`): TLS decided by
+    `security.postgres_tls.postgres_tls` (verify-full with the configured CA beyond loopback; `sslmode`
+    and `sslrootcert` are COFRE_PG_SSLMODE and COFRE_PG_SSLROOTCERT), the password from the vault."""
+    from security.postgres_tls import connect_kwargs, postgres_tls
+
+    tls = postgres_tls(host, sslmode=sslmode, sslrootcert=sslrootcert)
+    kwargs = connect_kwargs(
+        tls, port=port, user=user, dbname=dbname, connect_timeout=connect_timeout_s, application_name="cofre"
+    )
     password = _optional(vault, PG_PASSWORD)
     if password is not None:
         kwargs["password"] = password

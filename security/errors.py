@@ -115,6 +115,38 @@ class InsecureTransport(CofreSecurityError):
     """A credential would travel in clear text to a host that is not on this machine."""
 
 
+class PostgresTlsNotConfigured(InsecureTransport):
+    """A PostgreSQL server beyond loopback, but no CA to check its certificate against, or a weaker
+    sslmode than verify-full."""
+
+
+class PostgresTlsUnavailable(InsecureTransport):
+    """TLS is required and the PostgreSQL server offers none: nothing was sent to it."""
+
+    def __init__(self, where: str, sslmode: str) -> None:
+        super().__init__(
+            f"PostgreSQL at {where} offers no TLS, and cofre requires it (sslmode={sslmode}): the password "
+            "and the data would cross the network in clear text, so nothing was sent. Turn TLS on in that "
+            "server (ssl = on, ssl_cert_file, ssl_key_file in postgresql.conf) and set COFRE_PG_SSLROOTCERT "
+            "to the CA that signed its certificate. Plain connections are allowed only to a server on this "
+            "machine (COFRE_PG_SSLMODE=prefer or disable with a loopback COFRE_PG_HOST)."
+        )
+
+
+class PostgresCertificateRejected(InsecureTransport):
+    """The PostgreSQL server's certificate is not signed by the configured CA, or not issued for the host
+    name cofre connects to: it may be someone in the middle."""
+
+    def __init__(self, where: str, sslrootcert: str | None, detail: str) -> None:
+        ca = sslrootcert or "libpq's default (~/.postgresql/root.crt)"
+        super().__init__(
+            f"The certificate of PostgreSQL at {where} was rejected ({detail}): it is not signed by the CA "
+            f"in {ca}, or not issued for that host name. Nothing was sent. If the server is the right one, "
+            "set COFRE_PG_SSLROOTCERT to the CA certificate that signed it and COFRE_PG_HOST to a name in "
+            "its certificate; otherwise someone may be in the middle."
+        )
+
+
 class VaultRolledBack(IntegrityError):
     """The vault file is older than a generation this state has already seen: it was rolled back."""
 

@@ -63,7 +63,39 @@ def ensure_reader_role(cursor: PgCursor, role: str, password: str | None) -> Non
     )
     cursor.execute("select current_database()")
     database = sql.Identifier(cursor.fetchone()[0])
+    restrict_database(cursor)
     cursor.execute(sql.SQL("grant connect on database {} to {}").format(database, sql.Identifier(role)))
+
+
+def restrict_database(cursor: PgCursor) -> bool:
+    """Where cofre owns the current database (its owner is the pipeline's role), take from PUBLIC what
+    PostgreSQL gives every role by default: CONNECT and TEMP on the database, USAGE and CREATE on its
+    schemas (`public` included). The pipeline's role keeps CONNECT and TEMP (dbt needs temporary tables);
+    the reader gets CONNECT from `ensure_reader_role` and nothing else. Other databases on the server
+    stay as their owners set them. Returns whether the database was cofre's to restrict.
+
+    What PostgreSQL does not hide: pg_catalog (pg_class, pg_attribute, ...) stays readable by every role
+    that can connect, so table and column names are visible there; data, and information_schema entries,
+    are not (information_schema lists only what the role holds a privilege on)."""
+    cursor.execute(
+        "select datname from pg_database where datname = current_database() "
+        "and datdba = (select oid from pg_roles where rolname = current_user)"
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return False
+    database = sql.Identifier(row[0])
+    cursor.execute(sql.SQL("revoke connect, temporary on database {} from public").format(database))
+    cursor.execute(sql.SQL("grant connect, temporary on database {} to current_user").format(database))
+    cursor.execute(
+        "select nspname from pg_namespace where nspname <> 'information_schema' "
+        "and nspname not like 'pg\\_%' "
+        "and nspowner = (select oid from pg_roles where rolname = current_user) "
+        "or nspname = 'public'"
+    )
+    for (schema,) in cursor.fetchall():
+        cursor.execute(sql.SQL("revoke all on schema {} from public").format(sql.Identifier(schema)))
+    return True
 
 
 def grant_schema_read(cursor: PgCursor, role: str, schema: str, tables: Iterable[str] | None = None) -> None:

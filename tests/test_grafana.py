@@ -160,7 +160,9 @@ def test_datasource_logs_in_as_the_reader_role_with_no_password_in_the_file() ->
     assert datasource["uid"] == DATASOURCE_UID
     assert datasource["type"] == "grafana-postgresql-datasource"
     assert datasource["user"] == Settings.model_fields["pg_reader_user"].default == "cofre_reader"
-    assert datasource["jsonData"]["sslmode"] == "require"  # the server is not on loopback
+    assert datasource["jsonData"]["sslmode"] == "verify-full"  # the server is not on loopback
+    assert datasource["jsonData"]["tlsConfigurationMethod"] == "file-path"
+    assert datasource["jsonData"]["sslRootCertFile"] == "/tls/ca.crt"  # the stack's CA (docker/tls)
     password = datasource["secureJsonData"]["password"]
     assert re.fullmatch(r"\$__file\{/run/secrets/[\w.-]+\}", password), password
     text = (PROVISIONING / "datasources").joinpath("cofre.yaml").read_text()

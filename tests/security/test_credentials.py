@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import minio
 import psycopg2
 import pytest
@@ -97,9 +99,20 @@ def test_is_loopback(host: str, local: bool) -> None:
     assert is_loopback(host) is local
 
 
-def test_postgres_tls_required_unless_loopback(vault: Vault) -> None:
-    remote = postgres_connect_kwargs(vault, host="db.example.com", port=5432, user="cofre", dbname="cofre")
-    assert remote["sslmode"] == "require" and "password" not in remote
+def test_postgres_tls_required_unless_loopback(vault: Vault, tmp_path: Path) -> None:
+    with pytest.raises(InsecureTransport, match="COFRE_PG_SSLROOTCERT"):
+        postgres_connect_kwargs(vault, host="db.example.com", port=5432, user="cofre", dbname="cofre")
+    with pytest.raises(InsecureTransport, match="verify-full"):
+        postgres_connect_kwargs(
+            vault, host="db.example.com", port=5432, user="cofre", dbname="cofre", sslmode="require"
+        )
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    remote = postgres_connect_kwargs(
+        vault, host="db.example.com", port=5432, user="cofre", dbname="cofre", sslrootcert=str(ca)
+    )
+    assert remote["sslmode"] == "verify-full" and remote["sslrootcert"] == str(ca)
+    assert "password" not in remote
     vault.set("pg_password", "pg-secret-value")
     local = postgres_connect_kwargs(vault, host="127.0.0.1", port=5432, user="cofre", dbname="cofre")
     assert local["sslmode"] == "prefer" and local["password"] == "pg-secret-value"
