@@ -107,6 +107,7 @@ WAREHOUSE_CONN_ID = "cofre_warehouse"
 def warehouse_connection(settings: Settings, vault: Vault) -> str:
     """Connection `cofre_warehouse` as Airflow's connection JSON: where the warehouse is (settings) and
     the secrets dbt needs there (vault): the masking key, and on PostgreSQL the password."""
+    from orchestration.warehouse.connection import Warehouse
     from security.errors import SecretNotFound
     from security.secret_names import MASKING_KEY, PG_PASSWORD
 
@@ -127,7 +128,7 @@ def warehouse_connection(settings: Settings, vault: Vault) -> str:
             "login": settings.pg_user,
             "password": password,
             "schema": settings.pg_database,
-            "extra": {"masking_key": masking_key},
+            "extra": {"masking_key": masking_key, **Warehouse(settings).tls.libpq()},
         }
     )
 

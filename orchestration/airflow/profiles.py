@@ -89,6 +89,8 @@ class CofrePostgresProfileMapping(PostgresUserPasswordProfileMapping):
     airflow_param_mapping = {  # noqa: RUF012 (Cosmos's attribute)
         **PostgresUserPasswordProfileMapping.airflow_param_mapping,
         "masking_key": "extra.masking_key",
+        "sslmode": "extra.sslmode",
+        "sslrootcert": "extra.sslrootcert",
     }
 
     @classmethod
@@ -102,6 +104,9 @@ class CofrePostgresProfileMapping(PostgresUserPasswordProfileMapping):
             "port": self.get_dbt_value("port"),
             "user": self.get_dbt_value("user"),
             "dbname": self.get_dbt_value("dbname"),
+            # The TLS of every cofre PostgreSQL client (security.postgres_tls), from the connection.
+            "sslmode": self.get_dbt_value("sslmode"),
+            "sslrootcert": self.get_dbt_value("sslrootcert"),
         }
         return {**profile_template("postgres"), **self.filter_null(where)}
 

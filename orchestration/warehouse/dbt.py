@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.settings import Settings
+from orchestration.warehouse.connection import Warehouse
 from orchestration.warehouse.dbt_project import TRANSFORM_DIR, dbt_executable
 from security.child_env import child_environment
 from security.credentials import dbt_env
@@ -63,6 +64,8 @@ def dbt_environment(settings: Settings, vault: Vault) -> dict[str, str]:
         "DBT_USE_COLORS": "false",
         "DO_NOT_TRACK": "1",
     }
+    if settings.target == "postgres":  # the TLS of every PostgreSQL client (security.postgres_tls)
+        non_secret.update(Warehouse(settings).dbt_tls_env())
     return dbt_env(
         vault, settings.target, settings=non_secret, inherited_pgoptions=os.environ.get("PGOPTIONS", "")
     )
