@@ -16,6 +16,14 @@
     {{ return(adapter.dispatch('mask_token', 'cofre')(column)) }}
 {%- endmacro %}
 
+{#- No silent fallback: an engine without a keyed-hash implementation must not produce unmasked or
+    unkeyed values, so the default stops the compilation and says what to add. -#}
+{% macro default__mask_token(column) -%}
+    {{ exceptions.raise_compiler_error(
+        "mask_token has no implementation for the " ~ adapter.type() ~ " adapter: add "
+        ~ adapter.type() ~ "__mask_token (HMAC-SHA256 equal to security.masking.mask_token) to macros/masking.sql") }}
+{%- endmacro %}
+
 {% macro duckdb__mask_token(column) -%}
     case
         when getvariable('cofre_mask_ipad') is null
