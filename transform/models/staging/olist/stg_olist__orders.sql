@@ -1,8 +1,23 @@
--- One row per order id: the row ranked first by stg_olist__order_versions' documented rule.
+-- One row per order id. When the delivery holds an order id more than once, the row kept is chosen by
+-- the deterministic rule of macros/order_versions.sql (newest load, latest event, furthest status, then
+-- content); stg_olist__order_versions ranks every row and quality.order_conflicts records conflicts.
 with
 
-versions as (
-    select * from {{ ref('stg_olist__order_versions') }}
+source as (
+    select * from {{ source('olist', 'orders') }}
+),
+
+renamed as (
+    select
+        {{ olist_orders_renamed_columns() }}
+    from source
+),
+
+deduplicated as (
+    select
+        *,
+        {{ order_version_rank() }} as version_rank
+    from renamed
 )
 
 select
@@ -15,5 +30,5 @@ select
     delivered_to_customer_at,
     estimated_delivery_at,
     loaded_at
-from versions
+from deduplicated
 where version_rank = 1
