@@ -278,7 +278,9 @@ def olist_delivery_with_gaps(complete: Path, destination: Path) -> Gaps:
     assert _drop_lines(destination / SELLERS_FILE, {missing_seller}) == 1
     conflicting = delivered[2]
     # The same order, as an earlier status report would show it: shipped, not yet delivered.
-    _append_record(destination / ORDERS_FILE, [*conflicting[:2], "shipped", *conflicting[3:6], "", conflicting[7]])
+    _append_record(
+        destination / ORDERS_FILE, [*conflicting[:2], "shipped", *conflicting[3:6], "", conflicting[7]]
+    )
     repeated = delivered[3]
     _append_record(destination / ORDERS_FILE, repeated)
     return Gaps(

@@ -102,7 +102,10 @@ def _expected_orphans(folder: Path, gaps: Gaps) -> dict[tuple[str, str], tuple[i
             sum(1 for order, _ in payments if order in gaps.orphan_orders),
             sum((v for (order, _), v in payments.items() if order in gaps.orphan_orders), Decimal("0.00")),
         ),
-        ("fct_reviews", "dim_customer"): (sum(1 for _, order in reviews if order in gaps.orphan_orders), None),
+        ("fct_reviews", "dim_customer"): (
+            sum(1 for _, order in reviews if order in gaps.orphan_orders),
+            None,
+        ),
     }
 
 
@@ -130,7 +133,9 @@ def _check_delivery_with_gaps(settings: Settings, folder: Path, gaps: Gaps) -> N
     expected = _expected_orphans(folder, gaps)
     assert all(count > 0 for count, _ in expected.values())
     assert _fact_orphans(query) == expected
-    unknown_orders = {r[0] for r in query("select order_id from marts.fct_orders where customer_key = 'unknown'")}
+    unknown_orders = {
+        r[0] for r in query("select order_id from marts.fct_orders where customer_key = 'unknown'")
+    }
     assert unknown_orders == gaps.orphan_orders
     assert query("select count(*) from marts.dim_customer where customer_key = 'unknown'") == [(1,)]
 
@@ -140,10 +145,12 @@ def _check_delivery_with_gaps(settings: Settings, folder: Path, gaps: Gaps) -> N
     assert results["order_customer_token_in_customers"] == ("warn", len(gaps.orphan_orders))
     assert results["fct_orders_customer_not_in_delivery"] == ("warn", len(gaps.orphan_orders))
     assert results["fct_order_items_product_not_in_delivery"] == (
-        "warn", expected[("fct_order_items", "dim_product")][0]
+        "warn",
+        expected[("fct_order_items", "dim_product")][0],
     )
     assert results["fct_order_items_seller_not_in_delivery"] == (
-        "warn", expected[("fct_order_items", "dim_seller")][0]
+        "warn",
+        expected[("fct_order_items", "dim_seller")][0],
     )
     assert not [name for name, (status, _) in results.items() if status in ("fail", "error")]
 

@@ -29,8 +29,25 @@ def test_corpus_is_realistic_and_plants_every_kind() -> None:
     assert len(texts) >= 40
     assert sum(1 for case in CASES if not case["planted"]) >= 10, "normal comments must be kept whole"
     joined = "\n".join(texts).lower()
-    for marker in ("meu nome é", "me chamo", "sou a", "rua", "av.", "avenida", "cep", "rg", "cpf", "cnpj",
-                   "arroba", "ponto com", "https://", "www.", "@", "(11)", "+55"):
+    for marker in (
+        "meu nome é",
+        "me chamo",
+        "sou a",
+        "rua",
+        "av.",
+        "avenida",
+        "cep",
+        "rg",
+        "cpf",
+        "cnpj",
+        "arroba",
+        "ponto com",
+        "https://",
+        "www.",
+        "@",
+        "(11)",
+        "+55",
+    ):
         assert marker in joined, marker
 
 
