@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -196,3 +197,97 @@ def assert_key_never_written(key: str, home: Path, transform_dir: Path, output: 
     """The masking key (and its HMAC pads) appears in no dbt artifact or log, and in no output line."""
     assert files_containing([home / "dbt", transform_dir], secret_forms(key)) == []
     assert not any(key in line for line in output)
+
+
+# ---------------------------------------------------------------- real-format Olist deliveries with gaps
+
+ORDERS_FILE = "olist_orders_dataset.csv"
+ITEMS_FILE = "olist_order_items_dataset.csv"
+PAYMENTS_FILE = "olist_order_payments_dataset.csv"
+REVIEWS_FILE = "olist_order_reviews_dataset.csv"
+CUSTOMERS_FILE = "olist_customers_dataset.csv"
+PRODUCTS_FILE = "olist_products_dataset.csv"
+SELLERS_FILE = "olist_sellers_dataset.csv"
+
+
+def olist_records(path: Path) -> list[list[str]]:
+    """The records of an Olist file (header excluded), read as the real files must be read."""
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))[1:]
+
+
+def _drop_lines(path: Path, first_field_in: set[str]) -> int:
+    """Remove the physical lines whose first field is in `first_field_in` (files without quoted line
+    breaks: customers, products, sellers), keeping every other byte of the file as it was."""
+    import csv
+
+    kept, dropped = [], 0
+    with path.open(encoding="utf-8", newline="") as handle:
+        lines = handle.readlines()
+    for number, line in enumerate(lines):
+        if number and next(csv.reader([line]))[0] in first_field_in:
+            dropped += 1
+            continue
+        kept.append(line)
+    path.write_text("".join(kept), encoding="utf-8", newline="")
+    return dropped
+
+
+def _append_record(path: Path, record: list[str]) -> None:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(record)
+    data = path.read_bytes()
+    with path.open("ab") as handle:
+        if not data.endswith(b"\n"):
+            handle.write(b"\n")
+        handle.write(buffer.getvalue().encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Gaps:
+    """What a delivery with gaps lacks, and the conflicting duplicates it holds."""
+
+    orphan_orders: set[str]  # orders whose customer is missing
+    orphan_customers: dict[str, str]  # order id -> its missing customer id
+    missing_product: str
+    missing_seller: str
+    conflicting_order: str  # appended again with another status
+    repeated_order: str  # appended again unchanged (a repeat, not a conflict)
+
+
+def olist_delivery_with_gaps(complete: Path, destination: Path) -> Gaps:
+    """A copy of the real-format Olist folder `complete` where two orders' customers, one product and one
+    seller are missing from their files (late-arriving dimensions), one delivered order appears a second
+    time as still `shipped` (a conflicting duplicate), and another appears twice unchanged."""
+    import shutil
+
+    shutil.copytree(complete, destination)
+    orders = olist_records(complete / ORDERS_FILE)
+    items = olist_records(complete / ITEMS_FILE)
+    delivered = [o for o in orders if o[2] == "delivered" and o[6]]
+    orphan_customers = {o[0]: o[1] for o in delivered[:2]}
+    _drop_lines(destination / CUSTOMERS_FILE, set(orphan_customers.values()))
+    other_items = [i for i in items if i[0] not in orphan_customers]
+    missing_product, missing_seller = other_items[0][2], other_items[-1][3]
+    assert _drop_lines(destination / PRODUCTS_FILE, {missing_product}) == 1
+    assert _drop_lines(destination / SELLERS_FILE, {missing_seller}) == 1
+    conflicting = delivered[2]
+    # The same order, as an earlier status report would show it: shipped, not yet delivered.
+    _append_record(
+        destination / ORDERS_FILE, [*conflicting[:2], "shipped", *conflicting[3:6], "", conflicting[7]]
+    )
+    repeated = delivered[3]
+    _append_record(destination / ORDERS_FILE, repeated)
+    return Gaps(
+        orphan_orders=set(orphan_customers),
+        orphan_customers=orphan_customers,
+        missing_product=missing_product,
+        missing_seller=missing_seller,
+        conflicting_order=conflicting[0],
+        repeated_order=repeated[0],
+    )

@@ -21,12 +21,7 @@ known as (
 ),
 
 unknown_member as (
-    select
-        cast('unknown' as varchar) as customer_key,
-        cast('unknown' as varchar) as customer_unique_token,
-        cast('??' as varchar) as state_code,
-        cast('unknown' as varchar) as region,
-        cast(null as varchar) as customer_zip3
+    {{ unknown_member(overrides={'state_code': "'??'", 'customer_zip3': 'null'}) }}
 ),
 
 final as (

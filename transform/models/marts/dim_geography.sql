@@ -13,10 +13,7 @@ known as (
 ),
 
 unknown_member as (
-    select
-        cast('??' as varchar) as state_code,
-        cast('unknown' as varchar) as state_name,
-        cast('unknown' as varchar) as region
+    {{ unknown_member(overrides={'state_code': "'??'"}) }}
 ),
 
 final as (

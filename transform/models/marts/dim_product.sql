@@ -29,15 +29,7 @@ known as (
 
 -- Items whose product is missing from the catalogue point here instead of disappearing.
 unknown_member as (
-    select
-        cast('unknown' as varchar) as product_key,
-        cast('unknown' as varchar) as category_name_pt,
-        cast('unknown' as varchar) as category_name_en,
-        cast(null as integer) as photos_qty,
-        cast(null as integer) as weight_g,
-        cast(null as integer) as length_cm,
-        cast(null as integer) as height_cm,
-        cast(null as integer) as width_cm
+    {{ unknown_member() }}
 ),
 
 final as (

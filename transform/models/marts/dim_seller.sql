@@ -21,12 +21,7 @@ known as (
 ),
 
 unknown_member as (
-    select
-        cast('unknown' as varchar) as seller_key,
-        cast('unknown' as varchar) as seller_city,
-        cast('??' as varchar) as state_code,
-        cast('unknown' as varchar) as region,
-        cast(null as varchar) as seller_zip3
+    {{ unknown_member(overrides={'state_code': "'??'", 'seller_zip3': 'null'}) }}
 ),
 
 final as (

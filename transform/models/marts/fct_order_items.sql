@@ -9,6 +9,10 @@ orders as (
     select * from {{ ref('orders') }}
 ),
 
+customers as (
+    select * from {{ ref('customers') }}
+),
+
 products as (
     select * from {{ ref('products') }}
 ),
@@ -24,7 +28,8 @@ final as (
         cast(order_items.order_item_id as integer) as order_item_id,
         cast(coalesce(products.product_id, 'unknown') as varchar) as product_key,
         cast(coalesce(sellers.seller_id, 'unknown') as varchar) as seller_key,
-        cast(coalesce(orders.customer_token, 'unknown') as varchar) as customer_key,
+        -- A customer missing from the delivery is the dimension's unknown member (late-arriving).
+        cast(coalesce(customers.customer_token, 'unknown') as varchar) as customer_key,
         cast(orders.purchased_at as date) as purchase_date,
         cast(order_items.shipping_limit_at as timestamp) as shipping_limit_at,
         cast(order_items.price as numeric(12, 2)) as price,
@@ -33,6 +38,8 @@ final as (
     from order_items
     inner join orders
         on order_items.order_id = orders.order_id
+    left join customers
+        on orders.customer_token = customers.customer_token
     left join products
         on order_items.product_id = products.product_id
     left join sellers

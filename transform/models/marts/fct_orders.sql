@@ -6,6 +6,10 @@ orders as (
     select * from {{ ref('orders') }}
 ),
 
+customers as (
+    select * from {{ ref('customers') }}
+),
+
 order_items as (
     select * from {{ ref('order_items') }}
 ),
@@ -55,7 +59,8 @@ latest_review as (
 final as (
     select
         cast(orders.order_id as varchar) as order_id,
-        cast(coalesce(orders.customer_token, 'unknown') as varchar) as customer_key,
+        -- A customer missing from the delivery is the dimension's unknown member (late-arriving).
+        cast(coalesce(customers.customer_token, 'unknown') as varchar) as customer_key,
         cast(orders.order_status as varchar) as order_status,
         cast(orders.purchased_at as date) as purchase_date,
         cast(orders.purchased_at as timestamp) as purchased_at,
@@ -88,6 +93,8 @@ final as (
         cast(coalesce(payments_per_order.payment_total, 0) as numeric(14, 2)) as payment_total,
         cast(latest_review.review_score as integer) as review_score
     from orders
+    left join customers
+        on orders.customer_token = customers.customer_token
     left join items_per_order
         on orders.order_id = items_per_order.order_id
     left join payments_per_order

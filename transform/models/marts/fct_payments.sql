@@ -9,12 +9,17 @@ orders as (
     select * from {{ ref('orders') }}
 ),
 
+customers as (
+    select * from {{ ref('customers') }}
+),
+
 final as (
     select
         cast(payments.order_id || '-' || cast(payments.payment_sequential as varchar) as varchar) as payment_key,
         cast(payments.order_id as varchar) as order_id,
         cast(payments.payment_sequential as integer) as payment_sequential,
-        cast(coalesce(orders.customer_token, 'unknown') as varchar) as customer_key,
+        -- A customer missing from the delivery is the dimension's unknown member (late-arriving).
+        cast(coalesce(customers.customer_token, 'unknown') as varchar) as customer_key,
         cast(orders.purchased_at as date) as purchase_date,
         cast(payments.payment_type as varchar) as payment_type,
         cast(payments.payment_installments as integer) as payment_installments,
@@ -22,6 +27,8 @@ final as (
     from payments
     inner join orders
         on payments.order_id = orders.order_id
+    left join customers
+        on orders.customer_token = customers.customer_token
 )
 
 select

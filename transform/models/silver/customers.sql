@@ -10,10 +10,6 @@ masked as (
     select
     {{ masked_columns('stg_olist__customers') }}
     from customers
-),
-
-final as (
-    select * from masked
 )
 
-select * from final
+select * from masked

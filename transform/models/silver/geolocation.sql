@@ -10,10 +10,6 @@ masked as (
     select
     {{ masked_columns('stg_olist__geolocation', exclude=['loaded_at']) }}
     from geolocation
-),
-
-final as (
-    select distinct * from masked
 )
 
-select * from final
+select distinct * from masked

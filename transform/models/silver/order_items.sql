@@ -9,10 +9,6 @@ masked as (
     select
     {{ masked_columns('stg_olist__order_items') }}
     from order_items
-),
-
-final as (
-    select * from masked
 )
 
-select * from final
+select * from masked

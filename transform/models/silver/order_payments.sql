@@ -9,10 +9,6 @@ masked as (
     select
     {{ masked_columns('stg_olist__order_payments') }}
     from order_payments
-),
-
-final as (
-    select * from masked
 )
 
-select * from final
+select * from masked

@@ -9,10 +9,6 @@ masked as (
     select
     {{ masked_columns('stg_olist__orders') }}
     from orders
-),
-
-final as (
-    select * from masked
 )
 
-select * from final
+select * from masked

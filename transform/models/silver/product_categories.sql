@@ -9,10 +9,6 @@ masked as (
     select
     {{ masked_columns('stg_olist__product_category_name_translation') }}
     from product_category_name_translation
-),
-
-final as (
-    select * from masked
 )
 
-select * from final
+select * from masked

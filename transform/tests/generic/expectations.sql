@@ -42,6 +42,19 @@ where {{ column_name }} is not null
 {% endtest %}
 
 
+{% test expect_column_values_to_not_be_in_set(model, column_name, value_set, quote_values=true, row_condition=none) %}
+select *
+from {{ model }}
+where {{ column_name }} in (
+      {%- for value in value_set -%}
+          {%- if quote_values -%}'{{ value }}'{%- else -%}{{ value }}{%- endif -%}
+          {%- if not loop.last %}, {% endif -%}
+      {%- endfor -%}
+  )
+  {% if row_condition %}and ({{ row_condition }}){% endif %}
+{% endtest %}
+
+
 {% test expect_table_row_count_to_be_between(model, min_value=none, max_value=none, group_by=none, row_condition=none, strictly=false) %}
 {%- set gt = '>' if strictly else '>=' -%}
 {%- set lt = '<' if strictly else '<=' -%}

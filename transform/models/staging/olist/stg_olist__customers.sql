@@ -18,7 +18,17 @@ renamed as (
 deduplicated as (
     select
         *,
-        row_number() over (partition by customer_id order by loaded_at desc) as row_in_customer
+        -- Ties inside one load are broken on the row's content (free text through md5, so both engines'
+        -- collations agree): the row kept never depends on row order (docs/transform.md).
+        row_number() over (
+            partition by customer_id
+            order by
+                loaded_at desc,
+                customer_unique_id desc,
+                customer_zip_code_prefix desc nulls last,
+                md5(coalesce(customer_city, '')) desc,
+                customer_state desc nulls last
+        ) as row_in_customer
     from renamed
 ),
 

@@ -32,10 +32,6 @@ deduplicated as (
         longitude,
         city,
         state
-),
-
-final as (
-    select * from deduplicated
 )
 
-select * from final
+select * from deduplicated

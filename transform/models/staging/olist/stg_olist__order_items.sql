@@ -20,8 +20,17 @@ renamed as (
 deduplicated as (
     select
         *,
+        -- Ties inside one load are broken on the row's content, so the row kept never depends on row order
+        -- (docs/transform.md, conflicting duplicates).
         row_number() over (
-            partition by order_id, order_item_id order by loaded_at desc
+            partition by order_id, order_item_id
+            order by
+                loaded_at desc,
+                shipping_limit_at desc nulls last,
+                price desc nulls last,
+                freight_value desc nulls last,
+                product_id desc,
+                seller_id desc
         ) as row_in_item
     from renamed
 ),

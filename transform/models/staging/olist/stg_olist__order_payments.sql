@@ -18,8 +18,15 @@ renamed as (
 deduplicated as (
     select
         *,
+        -- Ties inside one load are broken on the row's content (free text through md5, so both engines'
+        -- collations agree): the row kept never depends on row order (docs/transform.md).
         row_number() over (
-            partition by order_id, payment_sequential order by loaded_at desc
+            partition by order_id, payment_sequential
+            order by
+                loaded_at desc,
+                payment_value desc nulls last,
+                md5(coalesce(payment_type, '')) desc,
+                payment_installments desc nulls last
         ) as row_in_payment
     from renamed
 ),

@@ -18,13 +18,19 @@ renamed as (
 ),
 
 -- A review id can repeat across orders; the same (review_id, order_id) twice is a duplicate:
--- keep the latest answer (then the latest load).
+-- keep the latest answer, then the latest load, then by content (never by row order).
 deduplicated as (
     select
         *,
         row_number() over (
             partition by review_id, order_id
-            order by review_answered_at desc nulls last, loaded_at desc
+            order by
+                review_answered_at desc nulls last,
+                loaded_at desc,
+                review_score desc nulls last,
+                review_created_at desc nulls last,
+                md5(coalesce(review_comment_message, '')) desc,
+                md5(coalesce(review_comment_title, '')) desc
         ) as row_in_review
     from renamed
 ),

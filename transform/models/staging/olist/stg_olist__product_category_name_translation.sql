@@ -15,8 +15,11 @@ renamed as (
 deduplicated as (
     select
         *,
+        -- Ties inside one load are broken on the row's content (free text through md5, so both engines'
+        -- collations agree): the row kept never depends on row order (docs/transform.md).
         row_number() over (
-            partition by product_category_name order by loaded_at desc
+            partition by product_category_name
+            order by loaded_at desc, md5(coalesce(product_category_name_english, '')) desc
         ) as row_in_category
     from renamed
 ),

@@ -22,7 +22,21 @@ renamed as (
 deduplicated as (
     select
         *,
-        row_number() over (partition by product_id order by loaded_at desc) as row_in_product
+        -- Ties inside one load are broken on the row's content (free text through md5, so both engines'
+        -- collations agree): the row kept never depends on row order (docs/transform.md).
+        row_number() over (
+            partition by product_id
+            order by
+                loaded_at desc,
+                md5(coalesce(product_category_name, '')) desc,
+                product_weight_g desc nulls last,
+                product_length_cm desc nulls last,
+                product_height_cm desc nulls last,
+                product_width_cm desc nulls last,
+                product_photos_qty desc nulls last,
+                product_name_length desc nulls last,
+                product_description_length desc nulls last
+        ) as row_in_product
     from renamed
 ),
 

@@ -17,7 +17,16 @@ renamed as (
 deduplicated as (
     select
         *,
-        row_number() over (partition by seller_id order by loaded_at desc) as row_in_seller
+        -- Ties inside one load are broken on the row's content (free text through md5, so both engines'
+        -- collations agree): the row kept never depends on row order (docs/transform.md).
+        row_number() over (
+            partition by seller_id
+            order by
+                loaded_at desc,
+                seller_zip_code_prefix desc nulls last,
+                md5(coalesce(seller_city, '')) desc,
+                seller_state desc nulls last
+        ) as row_in_seller
     from renamed
 ),
 
