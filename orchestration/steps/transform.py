@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 import re
 
-from orchestration.graph import ProgressTask, StepContext, StepResult
+from orchestration.graph import ProgressTask, StepContext, StepResult, TableCount
 from orchestration.steps.assets import MARTS_BUILT, SILVER_BUILT
 from orchestration.warehouse.dbt import DbtRun, run_dbt
 from orchestration.warehouse.dbt_project import MARTS_SELECT, SILVER_SELECT, build_args
+from orchestration.warehouse.quality import fact_orphans
 from orchestration.warehouse.schemas import marts_build_schema
 
 _DBT_PROGRESS = re.compile(r"\b(\d+) of (\d+) ")
@@ -26,7 +27,7 @@ def transform_silver(ctx: StepContext) -> StepResult:
     run = _dbt_build(ctx, "silver", SILVER_SELECT)
     return StepResult(
         outputs={SILVER_BUILT: f"{ctx.services.warehouse.describe()}#silver"},
-        notes=[f"dbt build silver {run.seconds:.0f} s"],
+        notes=[f"dbt build silver {run.seconds:.0f} s", *_warned(run)],
     )
 
 
@@ -38,10 +39,21 @@ def transform_marts(ctx: StepContext) -> StepResult:
     """
     s = ctx.settings
     run = _dbt_build(ctx, "marts", MARTS_SELECT)
+    # Late-arriving dimensions: facts kept on the unknown member, counted in the summary and ops tables.
+    orphans = fact_orphans(s, ctx.services.warehouse)
     return StepResult(
+        counts=[TableCount("orphans", f"{o.fact_table}->{o.dimension}", o.rows) for o in orphans],
         outputs={MARTS_BUILT: f"{ctx.services.warehouse.describe()}#{marts_build_schema(s.target)}"},
-        notes=[f"dbt build marts {run.seconds:.0f} s"],
+        notes=[
+            f"dbt build marts {run.seconds:.0f} s",
+            *(f"unknown member: {o.describe()}" for o in orphans),
+            *_warned(run),
+        ],
     )
+
+
+def _warned(run: DbtRun) -> list[str]:
+    return [f"warning: {warning}" for warning in run.warnings]
 
 
 def _dbt_build(ctx: StepContext, layer: str, select: tuple[str, ...]) -> DbtRun:
@@ -59,7 +71,12 @@ def _dbt_build(ctx: StepContext, layer: str, select: tuple[str, ...]) -> DbtRun:
         "gate.result",
         target=f"dbt build {layer} {s.target}",
         outcome="success" if run.success else "failure",
-        details={"run_id": ctx.run_id, "seconds": round(run.seconds, 1), "failures": run.failures},
+        details={
+            "run_id": ctx.run_id,
+            "seconds": round(run.seconds, 1),
+            "failures": run.failures,
+            "warnings": run.warnings,
+        },
     )
     if not run.success:
         raise QualityGateFailed("quality gates failed, nothing published: " + "; ".join(run.failures))

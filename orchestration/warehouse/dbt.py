@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from orchestration.settings import Settings
 from orchestration.warehouse.connection import Warehouse
@@ -36,6 +37,7 @@ class DbtRun:
     seconds: float
     returncode: int
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     target_path: Path | None = None
     log_path: Path | None = None
 
@@ -80,13 +82,28 @@ def _node_label(unique_id: str) -> tuple[str, str]:
     return kind, parts[-1]
 
 
-def read_failures(run_results: Path) -> list[str]:
-    """Failed tests and models of a run, from run_results.json, one readable line each."""
+def _results(run_results: Path) -> list[dict[str, Any]]:
     if not run_results.exists():
         return []
-    results = json.loads(run_results.read_text(encoding="utf-8")).get("results", [])
+    results: list[dict[str, Any]] = json.loads(run_results.read_text(encoding="utf-8")).get("results", [])
+    return results
+
+
+def read_warnings(run_results: Path) -> list[str]:
+    """Warn-severity tests that found rows (late-arriving dimensions, conflicting duplicates): the run
+    goes on, and the summary names each with its count."""
+    warnings = []
+    for result in _results(run_results):
+        if str(result.get("status", "")).lower() == "warn":
+            _, name = _node_label(str(result.get("unique_id", "")))
+            warnings.append(f"{name}: {result.get('failures')} rows")
+    return warnings
+
+
+def read_failures(run_results: Path) -> list[str]:
+    """Failed tests and models of a run, from run_results.json, one readable line each."""
     failures = []
-    for result in results:
+    for result in _results(run_results):
         status = str(result.get("status", "")).lower()
         if status not in FAILED_STATUSES:
             continue
@@ -150,6 +167,7 @@ def run_dbt(
     seconds = time.monotonic() - started
 
     failures = read_failures(run_results)
+    warnings = read_warnings(run_results)
     if returncode != 0 and not failures:
         errors = [line for line in tail if "error" in line.lower()] or tail[-3:]
         failures = [f"dbt exited with code {returncode}: " + " | ".join(errors[-3:]).strip()]
@@ -158,6 +176,7 @@ def run_dbt(
         seconds=seconds,
         returncode=returncode,
         failures=failures,
+        warnings=warnings,
         target_path=target_path,
         log_path=log_path,
     )
