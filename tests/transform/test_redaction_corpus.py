@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.dbt import run_dbt
+from orchestration.services import open_cofre_state
 from orchestration.settings import Settings
+from orchestration.warehouse.dbt import run_dbt
 from security.secret_names import MASKING_KEY
-from security.vault import Vault
 
 CORPUS = json.loads((Path(__file__).parent / "redaction_corpus.json").read_text(encoding="utf-8"))
 CASES = CORPUS["cases"]
@@ -52,7 +52,7 @@ def test_corpus_is_realistic_and_plants_every_kind() -> None:
 
 
 def _redact_with_dbt(settings: Settings) -> list[str]:
-    vault = Vault.create(settings.vault_path, key_file=settings.vault_key_file)
+    vault = open_cofre_state(settings, actor="test", create=True).vault
     vault.set(MASKING_KEY, "redaction-test-key-not-secret")
     rows = " union all ".join(
         f"select {i} as n, cast('{case['text'].replace(chr(39), chr(39) * 2)}' as varchar) as t"
