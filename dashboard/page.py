@@ -18,7 +18,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
+from dashboard.category_names import category_name
 from dashboard.data import Reader, Schema
+from dashboard.formatting import Kind, formatted, table_config
 from dashboard.i18n import Language, label
 from orchestration.settings import Settings
 
@@ -94,12 +96,17 @@ def run_page(
         st.error(ctx.t("page_error", kind=type(error).__name__), icon=":material/error:")
 
 
+def data_bounds(ctx: PageContext) -> tuple[Any, Any]:
+    """The first and last purchase dates of the published orders (None, None when there is none)."""
+    bounds = ctx.reader.frame(queries.DATE_BOUNDS).iloc[0]
+    return _as_date(bounds["first_day"]), _as_date(bounds["last_day"])
+
+
 def sidebar_filters(
     ctx: PageContext, *, period: bool = True, state: bool = True, category: bool = True
 ) -> Filters:
     """Draw the filters this page uses in the sidebar and return the choices."""
-    bounds = ctx.reader.frame(queries.DATE_BOUNDS).iloc[0]
-    first, last = _as_date(bounds["first_day"]), _as_date(bounds["last_day"])
+    first, last = data_bounds(ctx)
     start, end = first, last
     st.sidebar.header(ctx.t("filters"))
     if period and first is not None and last is not None:
@@ -127,16 +134,36 @@ def sidebar_filters(
     chosen_category = None
     if category:
         categories = ctx.reader.frame(queries.CATEGORIES)
-        shown = "category_name_pt" if ctx.language == "pt" else "category_name_en"
-        names = dict(zip(categories["category_name_en"], categories[shown], strict=True))
+        # The options are the stable English keys in a fixed order, whatever the language: only the
+        # shown text changes, so a language switch keeps the choice.
+        keys = categories["category_name_en"].tolist()
         chosen_category = st.sidebar.selectbox(
             ctx.t("category"),
-            [None, *names],
-            format_func=lambda key: ctx.t("all") if key is None else names[key],
+            [None, *keys],
+            format_func=lambda key: ctx.t("all") if key is None else category_name(key, ctx.language),
             key=FILTER_KEYS[2],
             persist_state="session",
         )
     return Filters(start or date.today(), end or date.today(), chosen_state, chosen_category)
+
+
+def show_table(
+    ctx: PageContext,
+    frame: pd.DataFrame,
+    columns: dict[str, tuple[str, Kind]],
+    download_name: str | None = None,
+) -> pd.DataFrame:
+    """Show `frame` as a table: `columns` maps each column to (label key, kind). Values are formatted for
+    the language (missing ones as "—"), headers translated through the column configuration while the data
+    keeps its stable column names. With `download_name`, a CSV of the same columns with translated headers
+    and the raw values (what a spreadsheet computes with). Returns the shown (formatted) frame."""
+    kinds = {column: kind for column, (_, kind) in columns.items()}
+    labels = {column: ctx.t(key) for column, (key, _) in columns.items()}
+    shown = formatted(frame, kinds, ctx.language)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=table_config(kinds, labels))
+    if download_name:
+        download(ctx, frame[list(columns)].rename(columns=labels), download_name)
+    return shown
 
 
 def download(ctx: PageContext, frame: pd.DataFrame, name: str) -> None:
