@@ -21,6 +21,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "state": ("Estado", "State"),
     "category": ("Categoria", "Category"),
     "all": ("Todos", "All"),
+    "choose": ("Escolha uma opção", "Choose an option"),
     # page titles
     "page_overview": ("Visão geral", "Overview"),
     "page_sales": ("Vendas: nominal e real", "Sales: nominal and constant"),

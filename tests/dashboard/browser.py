@@ -78,6 +78,59 @@ class Browser:
     def screenshot(self) -> bytes:
         return base64.b64decode(self._call("GET", "/screenshot"))
 
+    def element(self, script: str) -> str:
+        """The WebDriver id of the element a script returns (`return document.querySelector(...)`)."""
+        found = self.script(script)
+        if not found:
+            raise LookupError(f"no element for {script!r}")
+        return str(next(iter(found.values())))
+
+    def click(self, element: str) -> None:
+        self._call("POST", f"/element/{element}/click", {})
+
+    def type(self, element: str, text: str) -> None:
+        self._call("POST", f"/element/{element}/value", {"text": text})
+
+    def _selectbox_input(self, widget_label: str) -> str:
+        """JavaScript that evaluates to the input of the selectbox labelled `widget_label` (or null)."""
+        return (
+            "(Array.from(document.querySelectorAll('[data-testid=\"stSelectbox\"]'))"
+            f".find(b => b.querySelector('label')?.innerText.trim() === {json.dumps(widget_label)})"
+            "?.querySelector('input') || null)"
+        )
+
+    def choose(self, widget_label: str, option: str) -> None:
+        """Pick `option` (its shown text) in the selectbox labelled `widget_label`, as a user does: click
+        the box, type the option's text, click the option in the list."""
+        box = self.element(f"return {self._selectbox_input(widget_label)}")
+        self.click(box)
+        self.type(box, option)
+        item = self.element(
+            "return Array.from(document.querySelectorAll('[role=\"option\"]'))"
+            f".find(o => o.innerText.trim() === {json.dumps(option)}) || null"
+        )
+        self.click(item)
+
+    def selected(self, widget_label: str) -> str:
+        """The text a selectbox shows as its current choice ('' when the box is not on the page)."""
+        return str(self.script(f"const i = {self._selectbox_input(widget_label)}; return i ? i.value : '';"))
+
+    def go_to(self, title: str) -> None:
+        """Open a page through the sidebar menu (same session, so the choices made stay)."""
+        link = self.element(
+            "return Array.from(document.querySelectorAll('[data-testid=\"stSidebarNavLink\"]'))"
+            f".find(a => a.innerText.trim().split('\\n').pop().trim() === {json.dumps(title)}) || null"
+        )
+        self.click(link)
+
+    def main_text(self) -> str:
+        """The text of the main area (the page, without the sidebar)."""
+        return str(
+            self.script(
+                "const m = document.querySelector('[data-testid=\"stMain\"]'); return m ? m.innerText : '';"
+            )
+        )
+
     def headings(self) -> str:
         """The text of the main area's h1 headings (the page title; the menu holds every title too)."""
         return str(
