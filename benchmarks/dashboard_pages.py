@@ -64,9 +64,8 @@ def walk(browser: Browser, language: Language, out: Path | None) -> dict[str, fl
         seconds[page.url_path] = page_seconds(browser, title)
         if out is not None:
             browser.wait_for_heading(title)
-            time.sleep(0.5)  # charts finish their transitions
             (out / language).mkdir(parents=True, exist_ok=True)
-            (out / language / f"{page.url_path}.png").write_bytes(browser.screenshot())
+            (out / language / f"{page.url_path}.png").write_bytes(browser.full_page_screenshot())
     return seconds
 
 
@@ -104,7 +103,7 @@ def main() -> None:
             for language in ("pt", "en"):
                 if language != "pt":
                     browser.choose(LANGUAGE_BOX, LANGUAGE_NAMES[language])
-                    browser.wait_for_heading(label(PAGES[0].title_key, language))
+                    browser.wait_for_heading(label(PAGES[-1].title_key, language))  # the walk's last page
                 first = walk(browser, language, None)
                 results[language] = (first, walk(browser, language, options.out))
     finally:

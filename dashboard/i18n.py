@@ -114,7 +114,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "category_a": ("Categoria A", "Category A"),
     "category_b": ("Categoria B", "Category B"),
     "orders_together": ("Pedidos juntos", "Orders together"),
-    "support": ("Suporte (% dos pedidos)", "Support (% of orders)"),
     "lift": ("Lift (vezes o acaso)", "Lift (times chance)"),
     "cooccurrence_note": (
         "Pares comprados juntos em pelo menos {min_orders} pedidos e com mais frequência do que o acaso "
@@ -141,6 +140,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "mean_days": ("Média (dias)", "Mean (days)"),
     "p90_days": ("P90 (dias)", "P90 (days)"),
     "routes_heatmap": ("Mediana de dias por rota", "Median days by route"),
+    "routes_heatmap_note": (
+        "Cores só para rotas com pelo menos {shipments} envios; a tabela abaixo traz todas.",
+        "Colours only for routes with at least {shipments} shipments; the table below lists them all.",
+    ),
     "delivery_note": (
         "Rotas vendedor → cliente de todo o histórico; o filtro de estado vale para as duas pontas.",
         "Seller → customer routes over the whole history; the state filter matches either end.",

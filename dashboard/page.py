@@ -45,6 +45,10 @@ def filter_key(name: str, language: Language) -> str:
     return f"filter_{name}_{language}"
 
 
+ALL = "*"
+"""The option "all" of the state and category filters (None would read as "nothing chosen yet")."""
+
+
 def choice_key(name: str) -> str:
     return f"cofre_choice_{name}"
 
@@ -160,11 +164,11 @@ def sidebar_filters(
         states = ctx.reader.frame(queries.STATES)
         names = dict(zip(states["state_code"], states["state_name"], strict=True))
         kept = st.session_state.get(choice_key("state"))
-        key = _widget_key("state", lang, kept if kept in names else None)
+        key = _widget_key("state", lang, kept if kept in names else ALL)
         chosen_state = st.sidebar.selectbox(
             ctx.t("state"),
-            [None, *names],
-            format_func=lambda code: ctx.t("all") if code is None else f"{code} · {names[code]}",
+            [ALL, *names],
+            format_func=lambda code: ctx.t("all") if code == ALL else f"{code} · {names[code]}",
             placeholder=ctx.t("choose"),
             key=key,
             on_change=_remember,
@@ -176,18 +180,23 @@ def sidebar_filters(
         categories = ctx.reader.frame(queries.CATEGORIES)
         keys = categories["category_name_en"].tolist()
         kept = st.session_state.get(choice_key("category"))
-        key = _widget_key("category", lang, kept if kept in keys else None)
+        key = _widget_key("category", lang, kept if kept in keys else ALL)
         chosen_category = st.sidebar.selectbox(
             ctx.t("category"),
-            [None, *keys],
-            format_func=lambda code: ctx.t("all") if code is None else category_name(code, lang),
+            [ALL, *keys],
+            format_func=lambda code: ctx.t("all") if code == ALL else category_name(code, lang),
             placeholder=ctx.t("choose"),
             key=key,
             on_change=_remember,
             persist_state="session",
             args=("category", key),
         )
-    return Filters(start or date.today(), end or date.today(), chosen_state, chosen_category)
+    return Filters(
+        start or date.today(),
+        end or date.today(),
+        None if chosen_state in (ALL, None) else chosen_state,
+        None if chosen_category in (ALL, None) else chosen_category,
+    )
 
 
 def show_table(

@@ -46,12 +46,13 @@ def monthly_series(
     monthly: pd.DataFrame, months: list[date], complete: dict[date, bool], value: str
 ) -> pd.DataFrame:
     """One row per month of `months` (month, value, incomplete, segment): months absent from `monthly`
-    get a null value and start a new line segment, so the chart shows a gap."""
+    get a null value, and they and incomplete months start a new line segment, so the chart shows a gap
+    instead of joining across it (and never draws a drop into a month that is only partly there)."""
     values = {_as_date(m): v for m, v in zip(monthly["month"], monthly[value], strict=True)}
     rows, segment = [], 0
     for month in months:
         found = values.get(month)
-        if found is None:
+        if found is None or not complete.get(month, False):
             segment += 1
         rows.append(
             {

@@ -166,6 +166,10 @@ group by category_name_en, category_name_pt
 order by revenue desc
 """
 
+MIN_PAIR_ORDERS = 3
+"""A pair of categories is shown as bought together only when it was, in at least this many orders (minimum
+support), and more often than chance (lift > 1)."""
+
 CATEGORY_COOCCURRENCE = """
 select
     category_a,

@@ -9,9 +9,6 @@ from dashboard import charts, queries
 from dashboard.category_names import category_name
 from dashboard.page import PageContext, run_page, show_table, sidebar_filters
 
-MIN_PAIR_ORDERS = 3
-"""A pair must be bought together in at least this many orders to be shown (minimum support)."""
-
 
 def render(ctx: PageContext) -> None:
     filters = sidebar_filters(ctx)
@@ -39,9 +36,10 @@ def render(ctx: PageContext) -> None:
     if ctx.reader.available("gold"):
         st.subheader(ctx.t("cooccurrence"))
         pairs = ctx.reader.frame(
-            queries.CATEGORY_COOCCURRENCE, {"category": filters.category, "min_orders": MIN_PAIR_ORDERS}
+            queries.CATEGORY_COOCCURRENCE,
+            {"category": filters.category, "min_orders": queries.MIN_PAIR_ORDERS},
         )
-        st.caption(ctx.t("cooccurrence_note", min_orders=MIN_PAIR_ORDERS))
+        st.caption(ctx.t("cooccurrence_note", min_orders=queries.MIN_PAIR_ORDERS))
         if pairs.empty:
             st.info(ctx.t("no_pairs"))
             return
@@ -54,7 +52,6 @@ def render(ctx: PageContext) -> None:
                 "category_a": ("category_a", "text"),
                 "category_b": ("category_b", "text"),
                 "orders_together": ("orders_together", "int"),
-                "support": ("support", "percent2"),
                 "lift": ("lift", "dec2"),
             },
         )

@@ -28,7 +28,9 @@ def render(ctx: PageContext) -> None:
     grid, regions = st.columns([3, 2])
     with grid:
         st.subheader(ctx.t("state_grid"))
-        st.altair_chart(charts.state_grid(states, "revenue", ctx.t("revenue"), tooltip, ctx.language))
+        st.altair_chart(
+            charts.state_map(states, "revenue", ctx.t("revenue"), tooltip, ctx.language), width="stretch"
+        )
     with regions:
         st.subheader(ctx.t("by_region"))
         by_region = states.groupby("region", as_index=False)[["revenue", "orders"]].sum()

@@ -95,6 +95,7 @@ def _trend(ctx: PageContext, filters: Filters, before: Filters) -> None:
             series_title=ctx.t("series"),
             incomplete_title=ctx.t("month_state"),
             language=lang,
+            colors={ctx.t("this_period"): "#1f5fa8", ctx.t("previous_period"): "#a0a7b4"},
         ),
         width="stretch",
     )

@@ -40,6 +40,7 @@ def render(ctx: PageContext) -> None:
             series_title=ctx.t("series"),
             incomplete_title=ctx.t("month_state"),
             language=ctx.language,
+            colors={ctx.t("nominal_brl"): "#1f5fa8", ctx.t("constant_brl"): "#e07b39"},
         ),
         width="stretch",
     )

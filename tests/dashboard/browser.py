@@ -78,6 +78,29 @@ class Browser:
     def screenshot(self) -> bytes:
         return base64.b64decode(self._call("GET", "/screenshot"))
 
+    def fit_to_content(self, width: int = 1400, settle_s: float = 1.0) -> None:
+        """Grow the window to the height of the app's content, so the whole page is drawn: Streamlit
+        scrolls inside its main area, and tables draw (and expose to the page) only their visible rows."""
+        height = int(
+            self.script(
+                "const b = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
+                "return b ? b.scrollHeight + 120 : 1000;"
+            )
+        )
+        self._call("POST", "/window/rect", {"width": width, "height": max(1000, height)})
+        time.sleep(settle_s)  # the charts and tables redraw at the new size
+
+    def reset_window(self, width: int = 1400) -> None:
+        self._call("POST", "/window/rect", {"width": width, "height": 1000})
+
+    def full_page_screenshot(self, width: int = 1400, settle_s: float = 1.0) -> bytes:
+        """The whole page, not only the window (see `fit_to_content`)."""
+        self.fit_to_content(width, settle_s)
+        try:
+            return self.screenshot()
+        finally:
+            self.reset_window(width)
+
     def element(self, script: str) -> str:
         """The WebDriver id of the element a script returns (`return document.querySelector(...)`)."""
         found = self.script(script)

@@ -416,7 +416,7 @@ def test_filters_survive_a_language_switch_and_a_page_change(
 def test_bought_together_lists_only_pairs_above_chance_with_minimum_support(
     state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dashboard.views.categories import MIN_PAIR_ORDERS
+    from dashboard.queries import MIN_PAIR_ORDERS
 
     at = app_test(state_dir, monkeypatch, language="en")
     at.switch_page("views/categories.py").run()
@@ -434,6 +434,36 @@ def test_bought_together_lists_only_pairs_above_chance_with_minimum_support(
     lifts = [float(v) for v in pairs["lift"]]
     assert lifts == sorted(lifts, reverse=True) and min(lifts) > 1
     assert min(int(v.replace(",", "")) for v in pairs["orders_together"]) >= MIN_PAIR_ORDERS
+
+
+def test_the_map_has_the_27_states_where_they_are() -> None:
+    """The shipped boundaries (Natural Earth, simplified): one feature per state, keyed by the codes the
+    marts use, closed rings inside Brazil's extent, and states where they are (their rings' mean point
+    within 2.5 degrees of the capital for the states compact enough for that to hold)."""
+    import json
+
+    from dashboard.charts import BRAZIL_STATES_FILE, BRAZIL_STATES_URL
+    from ingestion.olist_schema import BRAZILIAN_STATES
+
+    collection = json.loads(BRAZIL_STATES_FILE.read_text(encoding="utf-8"))
+    features = {f["id"]: f for f in collection["features"]}
+    assert sorted(features) == sorted(BRAZILIAN_STATES)
+    capitals = {
+        "SP": (-46.6, -23.5), "RJ": (-43.2, -22.9), "SC": (-48.5, -27.6), "SE": (-37.1, -10.9),
+        "AL": (-35.7, -9.7), "DF": (-47.9, -15.8), "ES": (-40.3, -20.3), "RN": (-35.2, -5.8),
+    }  # fmt: skip
+    for code, feature in features.items():
+        assert feature["geometry"]["type"] == "MultiPolygon", code
+        points = [p for polygon in feature["geometry"]["coordinates"] for ring in polygon for p in ring]
+        for polygon in feature["geometry"]["coordinates"]:
+            for ring in polygon:
+                assert ring[0] == ring[-1] and len(ring) >= 4, code
+        assert all(-74.5 <= x <= -28.5 and -34 <= y <= 5.5 for x, y in points), code
+        if code in capitals:
+            mean = (sum(x for x, _ in points) / len(points), sum(y for _, y in points) / len(points))
+            assert abs(mean[0] - capitals[code][0]) < 2.5 and abs(mean[1] - capitals[code][1]) < 2.5, code
+    assert BRAZIL_STATES_FILE.stat().st_size < 100_000
+    assert "app/static/" + BRAZIL_STATES_FILE.name == BRAZIL_STATES_URL  # served by the app itself
 
 
 def test_incomplete_months_and_gaps() -> None:
@@ -519,15 +549,18 @@ def test_chromium_every_page_in_each_language(
     browser.wait_for_heading(label("page_overview", "pt"))
     if language == "en":
         browser.choose("Idioma · Language", "English")
+        browser.wait_for_heading(label("page_overview", "en"))
     for page in PAGES:
         title = label(page.title_key, language)
         browser.go_to(title)
         browser.wait_for_heading(title)
+        browser.fit_to_content()  # every table row and chart drawn, so all of it can be read
         text = browser.main_text()
         assert label("page_error", language, kind="").split("(")[0] not in text
         assert_rendered_in(language, page.url_path, text, table_cells(browser))
         (ARTIFACTS / language).mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / language / f"{page.url_path}.png").write_bytes(browser.screenshot())
+        browser.reset_window()
     browser.go_to(label("page_overview", language))
     browser.wait_for_heading(label("page_overview", language))
     if language == "en":
