@@ -4,8 +4,10 @@ Builds the state with `cofre run --scale S` in a temporary directory (or reuses 
 `streamlit run` exactly as `cofre dashboard` does, and drives one headless Chromium session as a user does:
 the overview first, then every page through the sidebar menu, in Portuguese, then again after switching to
 English. Each language is walked twice: the first walk fills the server's result cache (cold queries), the
-second is the warm figure. A page's time runs from the click on its menu link until its title is drawn and
-the app has stopped running (Streamlit's status widget and element skeletons gone), polled every 50 ms.
+second is the warm figure. A page's time runs from the click on its menu link until its title is drawn, the
+app has stopped running (Streamlit's status widget and element skeletons gone, no element of the previous
+page left stale) and the number of drawn elements has held for four polls 50 ms apart (the time of the
+first of those polls is reported).
 Screenshots are taken on the warm walk, after the page has settled.
 
 Usage:  .venv/bin/python benchmarks/dashboard_pages.py [--scale 1] [--home DIR] [--out docs/dashboard]
@@ -44,15 +46,33 @@ def healthy(url: str) -> bool:
         return False
 
 
+# The page is done when its title is there, Streamlit shows no running status or skeleton, no element of
+# the previous run is still marked stale, and the number of elements has held for STABLE_POLLS polls.
+_STATE = (
+    "return [document.querySelectorAll('[data-testid=\"stElementContainer\"]').length,"
+    " document.querySelectorAll('[data-stale=\"true\"]').length]"
+)
+STABLE_POLLS = 4
+POLL_S = 0.05
+
+
 def page_seconds(browser: Browser, title: str, timeout_s: float = 120.0) -> float:
-    """Click the menu link of `title` and return the seconds until the page is drawn and idle."""
+    """Click the menu link of `title`; seconds until the page is drawn and settled (the first poll of the
+    final stable streak, so the streak's own length is not counted)."""
     started = time.perf_counter()
     browser.go_to(title)
-    time.sleep(0.05)
+    streak: list[tuple[float, int]] = []
     while time.perf_counter() - started < timeout_s:
-        if title in browser.headings() and not browser.script(_BUSY_SCRIPT):
-            return time.perf_counter() - started
-        time.sleep(0.05)
+        now = time.perf_counter() - started
+        elements, stale = browser.script(_STATE)
+        done = title in browser.headings() and not browser.script(_BUSY_SCRIPT) and not stale
+        if done and streak and streak[-1][1] == elements:
+            streak.append((now, elements))
+        else:
+            streak = [(now, elements)] if done else []
+        if len(streak) >= STABLE_POLLS:
+            return streak[0][0]
+        time.sleep(POLL_S)
     raise TimeoutError(f"{title!r} not drawn within {timeout_s:.0f} s")
 
 

@@ -150,6 +150,7 @@ def heatmap(
     language: Language,
     scheme: Literal["orangered", "greens"] = "orangered",
     value_format: str = ",.1f",
+    y_order: list[str] | None = None,
 ) -> alt.Chart:
     """A matrix of `value` by `x` and `y`; null values are left blank (not coloured)."""
     return localized(
@@ -157,7 +158,7 @@ def heatmap(
         .mark_rect()
         .encode(
             x=alt.X(f"{x}:O", title=titles[0]),
-            y=alt.Y(f"{y}:O", title=titles[1]),
+            y=alt.Y(f"{y}:O", title=titles[1], sort=y_order if y_order is not None else "ascending"),
             color=alt.Color(
                 f"{value}:Q",
                 title=titles[2],

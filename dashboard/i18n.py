@@ -165,8 +165,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "cohort_size": ("Tamanho", "Size"),
     "cohorts": ("Retenção por coorte", "Retention by cohort"),
     "cohorts_note": (
-        "Cores a partir do mês 1: o mês 0 (a primeira compra, sempre 100 %) aparece só na tabela.",
-        "Colours from month 1 on: month 0 (the first purchase, always 100 %) is only in the table.",
+        "Cores a partir do mês 1: o mês 0 (a primeira compra, sempre 100 %) fica de fora para não achatar a "
+        "escala.",
+        "Colours from month 1 on: month 0 (the first purchase, always 100 %) is left out so that it does not "
+        "flatten the scale.",
     ),
     "month_n": ("Mês {n}", "Month {n}"),
     "rfm_segments": ("Segmentos RFM", "RFM segments"),

@@ -34,6 +34,7 @@ def render(ctx: PageContext) -> None:
                 ctx.language,
                 scheme="greens",
                 value_format=".1%",
+                y_order=[month(m, ctx.language) for m in sorted(set(later["cohort_month"]))],
             ),
             width="stretch",
         )

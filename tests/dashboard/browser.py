@@ -81,14 +81,18 @@ class Browser:
     def fit_to_content(self, width: int = 1400, settle_s: float = 1.0) -> None:
         """Grow the window to the height of the app's content, so the whole page is drawn: Streamlit
         scrolls inside its main area, and tables draw (and expose to the page) only their visible rows."""
-        height = int(
-            self.script(
-                "const b = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
-                "return b ? b.scrollHeight + 120 : 1000;"
-            )
+        measure = (
+            "const b = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
+            "return b ? b.scrollHeight + 120 : 1000;"
         )
-        self._call("POST", "/window/rect", {"width": width, "height": max(1000, height)})
-        time.sleep(settle_s)  # the charts and tables redraw at the new size
+        height = 0
+        for _ in range(3):  # a taller window can draw more (lazy tables): measure again until it holds
+            needed = max(1000, int(self.script(measure)))
+            if needed <= height:
+                break
+            height = needed
+            self._call("POST", "/window/rect", {"width": width, "height": height})
+            time.sleep(settle_s)  # the charts and tables redraw at the new size
 
     def reset_window(self, width: int = 1400) -> None:
         self._call("POST", "/window/rect", {"width": width, "height": 1000})
