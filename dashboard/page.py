@@ -31,6 +31,9 @@ LANGUAGE_KEY = "cofre_language"
 FILTERS = ("period", "state", "category")
 DEFAULT_PERIOD = timedelta(days=365)
 """The period a first visit shows, ending at the newest order."""
+WHOLE_TABLE_ROWS = 31
+"""Tables up to this many rows (the 27 states, a year of months, the last 30 runs) are shown whole; longer
+ones scroll."""
 _DATE_FORMAT = {"pt": "DD/MM/YYYY", "en": "MM/DD/YYYY"}
 
 
@@ -212,7 +215,13 @@ def show_table(
     kinds = {column: kind for column, (_, kind) in columns.items()}
     labels = {column: ctx.t(key) for column, (key, _) in columns.items()}
     shown = formatted(frame, kinds, ctx.language)
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=table_config(kinds, labels))
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        height="content" if len(shown) <= WHOLE_TABLE_ROWS else "auto",
+        column_config=table_config(kinds, labels),
+    )
     if download_name:
         download(ctx, frame[list(columns)].rename(columns=labels), download_name)
     return shown
