@@ -158,6 +158,16 @@ class Browser:
             )
         )
 
+    def requested_urls(self) -> list[str]:
+        """The URLs the browser requested since the last call (Chromium's performance log)."""
+        entries = _request("POST", f"{self.endpoint}/session/{self.session}/se/log", {"type": "performance"})
+        urls = []
+        for entry in entries or []:
+            message = json.loads(entry["message"])["message"]
+            if message.get("method") == "Network.requestWillBeSent":
+                urls.append(str(message["params"]["request"]["url"]))
+        return urls
+
     def headings(self) -> str:
         """The text of the main area's h1 headings (the page title; the menu holds every title too)."""
         return str(
@@ -203,6 +213,7 @@ def chromium() -> Iterator[Browser]:
                     "alwaysMatch": {
                         "browserName": "chrome",
                         "goog:chromeOptions": {"binary": CHROMIUM, "args": list(CHROME_ARGS)},
+                        "goog:loggingPrefs": {"performance": "ALL"},  # the requests the page makes
                     }
                 }
             },

@@ -563,6 +563,11 @@ def test_chromium_every_page_in_each_language(
         browser.reset_window()
     browser.go_to(label("page_overview", language))
     browser.wait_for_heading(label("page_overview", language))
+    # Nothing from the internet: no map tiles, fonts or icons; the map's shapes come from the app itself.
+    requested = browser.requested_urls()
+    assert any(url.endswith("/app/static/brazil_states.geojson") for url in requested)
+    outside = {url for url in requested if not url.startswith((served_app, "data:", "blob:"))}
+    assert not outside, f"requests that leave the dashboard: {sorted(outside)[:5]}"
     if language == "en":
         with duckdb.connect(str(Settings(home=state_dir).published_path), read_only=True) as con:
             row = con.execute("select max(purchase_date) from marts.fct_orders").fetchone()
