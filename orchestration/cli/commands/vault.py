@@ -8,6 +8,7 @@ never through arguments, which other users can read in the process list and shel
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -15,10 +16,33 @@ from rich.table import Table
 
 from orchestration.cli.errors import reporting_errors, stderr
 from orchestration.cli.state import state_of
-from orchestration.services import open_audited, open_vault, vault_key
 from security.bootstrap import EMBEDDED_SECRETS, ensure_embedded_secrets
 from security.errors import CofreSecurityError
 from security.vault import Vault
+
+if TYPE_CHECKING:
+    from orchestration.settings import Settings
+    from security.audit import AuditTrail
+
+
+def open_audited(settings: Settings, *, actor: str) -> tuple[Vault, AuditTrail]:
+    """orchestration.services.open_audited, imported when used (it imports the lake: pyarrow)."""
+    from orchestration import services
+
+    return services.open_audited(settings, actor=actor)
+
+
+def open_vault(settings: Settings) -> Vault:
+    from orchestration import services
+
+    return services.open_vault(settings)
+
+
+def vault_key(settings: Settings) -> str | None:
+    from orchestration import services
+
+    return services.vault_key(settings)
+
 
 app = typer.Typer(
     help="Manage the encrypted vault of credentials.",
@@ -73,7 +97,7 @@ def set_secret(
     """Store a secret read from stdin (never from the command line): `... | cofre vault set NAME`."""
     value = _read_value(name)
     with reporting_errors():
-        vault, trail = open_audited(state_of(ctx).settings(), actor="cli")
+        vault, trail = open_audited(state_of(ctx).settings(existing=True), actor="cli")
         replaced = name in vault
         vault.set(name, value)
         trail.record("secret.write", target=name, details={"replaced": replaced})
@@ -88,7 +112,7 @@ def get(ctx: typer.Context, name: str = typer.Argument(..., help="Entry name."))
     recorded in the audit trail.
     """
     with reporting_errors():
-        vault, _trail = open_audited(state_of(ctx).settings(), actor="cli")
+        vault, _trail = open_audited(state_of(ctx).settings(existing=True), actor="cli")
         value = vault.get(name)
     if sys.stdout.isatty():
         stderr.print("warning: the value is shown on your terminal; prefer piping it to its consumer")
@@ -99,7 +123,7 @@ def get(ctx: typer.Context, name: str = typer.Argument(..., help="Entry name."))
 def list_entries(ctx: typer.Context) -> None:
     """Show entry names, key versions and update times (never values)."""
     with reporting_errors():
-        entries = open_vault(state_of(ctx).settings()).entries()
+        entries = open_vault(state_of(ctx).settings(existing=True)).entries()
     if not entries:
         stdout.print("The vault is empty.")
         return
@@ -128,17 +152,24 @@ def delete(
     if not yes:
         typer.confirm(f"Delete {name} from the vault?", abort=True)
     with reporting_errors():
-        vault, trail = open_audited(state_of(ctx).settings(), actor="cli")
+        vault, trail = open_audited(state_of(ctx).settings(existing=True), actor="cli")
         vault.delete(name)
         trail.record("secret.delete", target=name)
     stdout.print(f"Deleted {name}")
 
 
 @app.command()
-def rotate(ctx: typer.Context) -> None:
-    """Re-encrypt every entry under a new key version, then retire the old key (see the runbook)."""
-    settings = state_of(ctx).settings()
-    with reporting_errors():
+def rotate(
+    ctx: typer.Context,
+    wait: bool = typer.Option(False, "--wait", help="If a run holds the state directory, wait for it."),
+) -> None:
+    """Re-encrypt every entry under a new key version, then retire the old key (see the runbook).
+
+    Holds the state directory's lock: no run reads the vault while it is re-encrypted."""
+    settings = state_of(ctx).settings(existing=True)
+    from orchestration.lock import state_lock
+
+    with reporting_errors(), state_lock(settings.home, "cofre vault rotate", wait=wait):
         vault, trail = open_audited(settings, actor="cli")
         try:
             report = vault.rotate(on_step=lambda step: stdout.print(f"  {step.replace('_', ' ')}"))
@@ -169,7 +200,7 @@ def rotate(ctx: typer.Context) -> None:
 def verify(ctx: typer.Context) -> None:
     """Check the key, the vault's integrity and that every entry decrypts; exit 1 on any failure."""
     with reporting_errors():
-        vault, trail = open_audited(state_of(ctx).settings(), actor="cli")
+        vault, trail = open_audited(state_of(ctx).settings(existing=True), actor="cli")
         report = vault.verify()
         trail.record("vault.verify", target=str(vault.path), details={"entries": report.entries})
     stdout.print(f"Vault OK: {report.entries} entries, key version {report.key_version}")
