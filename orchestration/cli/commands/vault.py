@@ -97,7 +97,7 @@ def set_secret(
     """Store a secret read from stdin (never from the command line): `... | cofre vault set NAME`."""
     value = _read_value(name)
     with reporting_errors():
-        vault, trail = open_audited(state_of(ctx).settings(existing=True), actor="cli")
+        vault, trail = open_audited(state_of(ctx).settings(), actor="cli")
         replaced = name in vault
         vault.set(name, value)
         trail.record("secret.write", target=name, details={"replaced": replaced})
@@ -112,7 +112,7 @@ def get(ctx: typer.Context, name: str = typer.Argument(..., help="Entry name."))
     recorded in the audit trail.
     """
     with reporting_errors():
-        vault, _trail = open_audited(state_of(ctx).settings(existing=True), actor="cli")
+        vault, _trail = open_audited(state_of(ctx).settings(), actor="cli")
         value = vault.get(name)
     if sys.stdout.isatty():
         stderr.print("warning: the value is shown on your terminal; prefer piping it to its consumer")
@@ -123,7 +123,7 @@ def get(ctx: typer.Context, name: str = typer.Argument(..., help="Entry name."))
 def list_entries(ctx: typer.Context) -> None:
     """Show entry names, key versions and update times (never values)."""
     with reporting_errors():
-        entries = open_vault(state_of(ctx).settings(existing=True)).entries()
+        entries = open_vault(state_of(ctx).settings()).entries()
     if not entries:
         stdout.print("The vault is empty.")
         return
@@ -152,7 +152,7 @@ def delete(
     if not yes:
         typer.confirm(f"Delete {name} from the vault?", abort=True)
     with reporting_errors():
-        vault, trail = open_audited(state_of(ctx).settings(existing=True), actor="cli")
+        vault, trail = open_audited(state_of(ctx).settings(), actor="cli")
         vault.delete(name)
         trail.record("secret.delete", target=name)
     stdout.print(f"Deleted {name}")
@@ -200,7 +200,7 @@ def rotate(
 def verify(ctx: typer.Context) -> None:
     """Check the key, the vault's integrity and that every entry decrypts; exit 1 on any failure."""
     with reporting_errors():
-        vault, trail = open_audited(state_of(ctx).settings(existing=True), actor="cli")
+        vault, trail = open_audited(state_of(ctx).settings(), actor="cli")
         report = vault.verify()
         trail.record("vault.verify", target=str(vault.path), details={"entries": report.entries})
     stdout.print(f"Vault OK: {report.entries} entries, key version {report.key_version}")
