@@ -87,7 +87,7 @@ def _debug_callback(ctx: typer.Context, value: bool) -> None:
         state_of(ctx).debug = True
 
 
-_global = typer.Typer()
+_global = typer.Typer(add_completion=False)
 
 
 @_global.command()
