@@ -5,20 +5,26 @@ removed at the next start only once that process is dead.
   file (orchestration.warehouse.publish);
 - `runs/<run_id>.json.<pid>.tmp`: a run record being written (orchestration.runner);
 - `tmp/spark-<pid>/`: Spark's scratch space of that process (Settings.spark_local_dir).
-Ingestion's partial generated files are cleaned by ingestion itself.
+and, through ingestion's own cleanup (`ingestion.leftovers`, when present): `generated/.<name>.partial-*`
+of a killed generation and a local lake's `.<object>.<pid>.tmp`.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestration.processes import is_alive
 from orchestration.settings import Settings
 from orchestration.warehouse.publish import STAGED_PATTERN
+
+if TYPE_CHECKING:
+    from ingestion.lake import Lake
 
 
 def patterns(settings: Settings) -> list[tuple[Path, re.Pattern[str]]]:
@@ -44,7 +50,7 @@ def find_leftovers(settings: Settings) -> Iterator[Path]:
                 yield path
 
 
-def remove_leftovers(settings: Settings) -> list[Path]:
+def remove_leftovers(settings: Settings, lake: Lake | None = None) -> list[Path]:
     """Remove what dead processes left (call it holding the state lock); returns what was removed."""
     removed = []
     for path in find_leftovers(settings):
@@ -53,4 +59,16 @@ def remove_leftovers(settings: Settings) -> list[Path]:
         else:
             path.unlink(missing_ok=True)
         removed.append(path)
+    return removed + _ingestion_leftovers(settings, lake)
+
+
+def _ingestion_leftovers(settings: Settings, lake: Lake | None) -> list[Path]:
+    """Ingestion's own cleanup, which knows its temp names; absent until that work is merged."""
+    try:
+        module = importlib.import_module("ingestion.leftovers")
+    except ImportError:
+        return []
+    removed: list[Path] = list(module.remove_partial_generations(settings.home / "generated"))
+    if lake is not None:
+        removed += module.remove_lake_temp_files(lake)
     return removed

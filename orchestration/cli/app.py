@@ -172,7 +172,7 @@ def _run_locked(
             outcome="failure",
             details={"pid": record.pid, "step": record.unfinished_step},
         )
-    removed = remove_leftovers(settings)
+    removed = remove_leftovers(settings, services.lake)
     if removed:
         services.audit.record("run.cleanup", target=run_id, details={"removed": [str(p) for p in removed]})
         names = ", ".join(path.name for path in removed)
