@@ -101,8 +101,8 @@ def run_steps(
 ) -> RunRecord:
     """Run `steps` (already in dependency order) and return the record; never raises for a step failure.
 
-    An interruption (Ctrl-C, SIGTERM turned into SystemExit) marks the record `interrupted` and raises;
-    a kill leaves it `running` with this pid, for the next start to find."""
+    An interruption inside the process (Ctrl-C, SystemExit) marks the record `interrupted` and raises;
+    a kill or SIGTERM leaves it `running` with this pid, for the next start to find."""
     record = RunRecord(
         run_id=run_id or new_run_id(),
         started_at=datetime.now(UTC).isoformat(),
