@@ -82,7 +82,9 @@ def run(
 @app.command()
 def restore(
     ctx: typer.Context,
-    load_id: str = typer.Argument(..., help="The load to bring back (see `cofre lake info`)."),
+    load_id: str = typer.Argument(
+        ..., metavar="LOAD_ID", help="The load to bring back (see `cofre lake info`)."
+    ),
     source: str | None = typer.Option(None, "--source", help="The load's source, if ambiguous."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be restored."),
     wait: bool = WAIT,

@@ -92,7 +92,7 @@ def init(ctx: typer.Context) -> None:
 
 @app.command("set")
 def set_secret(
-    ctx: typer.Context, name: str = typer.Argument(..., help="Entry name, e.g. pg_password.")
+    ctx: typer.Context, name: str = typer.Argument(..., metavar="NAME", help="Entry name, e.g. pg_password.")
 ) -> None:
     """Store a secret read from stdin (never from the command line): `... | cofre vault set NAME`."""
     value = _read_value(name)
@@ -105,7 +105,7 @@ def set_secret(
 
 
 @app.command()
-def get(ctx: typer.Context, name: str = typer.Argument(..., help="Entry name.")) -> None:
+def get(ctx: typer.Context, name: str = typer.Argument(..., metavar="NAME", help="Entry name.")) -> None:
     """Print a secret's value on stdout, for piping into the program that needs it.
 
     Only the value is written (no trailing newline unless stdout is a terminal), and the read is
@@ -136,7 +136,7 @@ def list_entries(ctx: typer.Context) -> None:
 @app.command()
 def delete(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Entry name."),
+    name: str = typer.Argument(..., metavar="NAME", help="Entry name."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     force: bool = typer.Option(
         False, "--force", help="Allow deleting a secret cofre generated and relies on."
