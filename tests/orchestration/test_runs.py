@@ -117,7 +117,7 @@ def test_kill_9_mid_run_then_resume_finishes_it(tmp_path: Path) -> None:
     (killed,) = records(home)
     assert killed["status"] == "running" and killed["pid"] == victim.pid
 
-    # A plain status request (`--resume` on a fresh start) finds the dead run and continues it.
+    # The next start finds the dead run (marks it interrupted), and `--resume` continues it.
     resumed = cofre("run", "--resume", home=home)
     output = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, output
