@@ -67,3 +67,10 @@ def test_every_command_of_the_app_is_in_the_readme() -> None:
         expanded |= {f"{head} {t}".strip() for t in tail.split("|")} if "|" in tail else {entry}
         expanded.add(head)
     assert listed <= expanded, sorted(listed - expanded)
+
+
+def test_the_cli_reference_is_generated_from_the_app() -> None:
+    from orchestration.cli.reference import reference
+
+    current = (README.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert current == reference(), "regenerate: python -m orchestration.cli.reference > docs/cli.md"
