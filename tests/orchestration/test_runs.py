@@ -204,3 +204,42 @@ def test_failed_bookkeeping_never_hides_the_run(tmp_path: Path) -> None:
     assert "is not in the ops tables" in output
     assert "Run " in output and "succeeded" in output and "Outputs" in output
     assert records(home)[-1]["status"] == "succeeded"
+
+
+def test_kill_9_in_dbt_then_resume_publishes_and_a_kill_in_publish_leaves_nothing_behind(
+    tmp_path: Path,
+) -> None:
+    """Killed while dbt builds silver (its child may outlive it), the run is resumed to a publish; then a
+    publish killed while it writes its staged file leaves `.cofre_marts.duckdb.<pid>.tmp`, which the next
+    start removes, and readers keep the previous published file meanwhile."""
+    import duckdb
+
+    home = tmp_path / "state"
+    victim = start("run", "--scale", "0.01", home=home)
+    wait_for(lambda: step_status(home, "transform_silver") == "running", "dbt to start", timeout=600)
+    time.sleep(3)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    resumed = cofre("run", "--resume", home=home)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "from step transform_silver" in resumed.stdout
+    published = home / "warehouse" / "published" / "cofre_marts.duckdb"
+    with duckdb.connect(str(published), read_only=True) as con:
+        orders = con.execute("select count(*) from marts.fct_orders").fetchone()
+    before = published.read_bytes()
+
+    staged = published.parent
+    publisher = start("run", "--select", "publish_marts", home=home)
+    wait_for(lambda: any(staged.glob(f".cofre_marts.duckdb.{publisher.pid}.tmp")), "the staged file", 600)
+    os.kill(publisher.pid, signal.SIGKILL)
+    publisher.wait()
+    left = sorted(p.name for p in staged.glob(f".*.{publisher.pid}.tmp*"))
+    assert left, "the kill left the staged file"
+    assert published.read_bytes() == before, "readers keep the previous published file"
+
+    again = cofre("run", "--select", "publish_marts", home=home)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "leftover(s) of dead runs" in again.stdout
+    assert not list(staged.glob(".*.tmp*")), "no staged file is left"
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_orders").fetchone() == orders
