@@ -137,11 +137,8 @@ def _run_locked(
     from orchestration.steps import PIPELINE
 
     interrupted = mark_interrupted(settings.runs_dir)
-    for record in interrupted:
-        console.print(
-            f"[yellow]Run {record.run_id} was interrupted[/yellow] (pid {record.pid} ended during "
-            f"{record.unfinished_step or 'its start'}); `cofre run --resume` continues it"
-        )
+    if interrupted:
+        _record_interrupted(settings, interrupted)
     resumed: str | None = None
     if resume:
         try:
@@ -165,13 +162,6 @@ def _run_locked(
 
     with reporting_errors():
         services = build_services(settings)
-    for record in interrupted:
-        services.audit.record(
-            "run.interrupted",
-            target=record.run_id,
-            outcome="failure",
-            details={"pid": record.pid, "step": record.unfinished_step},
-        )
     removed = remove_leftovers(settings, services.lake)
     if removed:
         services.audit.record("run.cleanup", target=run_id, details={"removed": [str(p) for p in removed]})
@@ -197,6 +187,26 @@ def _run_locked(
     if record.failed_step is not None:
         console.print(f"[red]Run failed at step {record.failed_step.name}:[/red] {record.failed_step.error}")
         raise typer.Exit(1)
+
+
+def _record_interrupted(settings: Settings, interrupted: list[RunRecord]) -> None:
+    """Say so, and record a `run.interrupted` audit event for each run found dead (at once: even if the
+    preflight stops this run, the trail has them; a run record exists only once the vault did)."""
+    from orchestration.services import open_audited
+
+    with reporting_errors():
+        _, trail = open_audited(settings, actor="runner")
+        for record in interrupted:
+            console.print(
+                f"[yellow]Run {record.run_id} was interrupted[/yellow] (pid {record.pid} ended during "
+                f"{record.unfinished_step or 'its start'}); `cofre run --resume` continues it"
+            )
+            trail.record(
+                "run.interrupted",
+                target=record.run_id,
+                outcome="failure",
+                details={"pid": record.pid, "step": record.unfinished_step},
+            )
 
 
 def _record_safely(settings: Settings, services: Services, records: list[RunRecord]) -> None:
