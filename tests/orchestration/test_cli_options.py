@@ -128,3 +128,28 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     result = cofre("--debug", "run", "--target", "bigquery", cwd=tmp_path)
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "--target" in result.stderr
+
+
+def test_every_group_and_command_takes_the_global_options() -> None:
+    from orchestration.cli.app import build_cli
+
+    def walk(command, path):  # type: ignore[no-untyped-def]
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, f"{path} {name}")
+
+    for path, command in walk(build_cli(), "cofre"):
+        names = {name for param in command.params for name in param.opts}
+        assert {"--home", "--debug"} <= names, path
+
+
+def test_vault_init_creates_the_vault_where_home_says_both_ways(tmp_path: Path) -> None:
+    for position, args in enumerate(both_ways(["vault", "init"], tmp_path / "a")):
+        home = tmp_path / f"home{position}"
+        args = [str(home) if a == str(tmp_path / "a") else a for a in args]
+        result = cofre(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert (home / "vault" / "vault.json").is_file()
+        listed = cofre("vault", "list", "--home", str(home), cwd=tmp_path)
+        assert listed.returncode == 0 and "masking_key" in listed.stdout
+    assert not (tmp_path / ".cofre").exists() and not (tmp_path / "a").exists()
