@@ -331,16 +331,22 @@ def docs(
     ] = True,
     port: Annotated[int, typer.Option("--port", help="Port of the docs site.")] = 8081,
     target: TargetOption = None,
+    wait: WaitOption = False,
 ) -> None:
-    """Build the dbt docs site (models, columns, tests, lineage, exposures) and serve it on localhost."""
+    """Build the dbt docs site (models, columns, tests, lineage, exposures) and serve it on localhost.
+
+    Building reads the pipeline's warehouse (DuckDB: one process at a time), so it holds the state
+    directory's lock; serving the built site does not."""
     settings = state_of(ctx).settings(target=target, existing=True)
     prepare_process(settings)
+    from orchestration.lock import state_lock
     from orchestration.services import build_services
     from orchestration.warehouse.dbt import run_dbt
 
-    with reporting_errors():
-        vault = build_services(settings, actor="cli").vault
-    built = run_dbt(["docs", "generate"], settings, vault, on_line=console.print)
+    with state_lock(settings.home, "cofre docs", wait=wait, on_wait=_say_waiting(settings)):
+        with reporting_errors():
+            vault = build_services(settings, actor="cli").vault
+        built = run_dbt(["docs", "generate"], settings, vault, on_line=console.print)
     if not built.success:
         console.print("[red]dbt docs generate failed:[/red] " + "; ".join(built.failures))
         raise typer.Exit(1)

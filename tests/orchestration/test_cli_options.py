@@ -60,7 +60,9 @@ def test_home_works_before_and_after_every_command(name: str, tmp_path: Path) ->
     assert not (tmp_path / ".cofre").exists(), "a state directory was guessed in the working directory"
 
 
-@pytest.mark.parametrize("command", [["run"], ["ingest"], ["vault", "rotate"], ["lifecycle", "run"]])
+@pytest.mark.parametrize(
+    "command", [["run"], ["ingest"], ["vault", "rotate"], ["lifecycle", "run"], ["docs", "--no-serve"]]
+)
 def test_home_reaches_the_locking_commands_both_ways(command: list[str], tmp_path: Path) -> None:
     """Held by this test, the state directory's lock makes each command name it at once: proof that the
     command used --home (before the fix `run`/`ingest` built a new state in ./.cofre)."""
