@@ -40,3 +40,20 @@ def is_alive(pid: int, started: int | None = None) -> bool:
     if fields[0] == "Z":
         return False
     return started is None or int(fields[19]) == started
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """`preexec_fn` of a child cofre starts (dbt, spark-submit): the kernel sends it SIGTERM when cofre
+    dies, even by kill -9, so no orphan keeps the DuckDB file or the lake busy for the next run (Linux
+    prctl(PR_SET_PDEATHSIG); elsewhere a no-op)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass

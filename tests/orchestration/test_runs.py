@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.processes import is_alive
+
 pytestmark = pytest.mark.integration
 COFRE = [sys.executable, "-m", "orchestration"]
 
@@ -68,6 +70,24 @@ def dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def dbt_children(pid: int) -> set[int]:
+    """The dbt processes among the children of `pid`."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(child) for child in (task / "children").read_text().split()}
+        except OSError:
+            continue
+    dbt = set()
+    for child in found:
+        try:
+            if b"dbt" in Path(f"/proc/{child}/cmdline").read_bytes():
+                dbt.add(child)
+        except OSError:  # gone meanwhile
+            continue
+    return dbt
 
 
 def audit_actions(home: Path) -> list[tuple[str, str]]:
@@ -217,9 +237,12 @@ def test_kill_9_in_dbt_then_resume_publishes_and_a_kill_in_publish_leaves_nothin
     home = tmp_path / "state"
     victim = start("run", "--scale", "0.01", home=home)
     wait_for(lambda: step_status(home, "transform_silver") == "running", "dbt to start", timeout=600)
-    time.sleep(3)
+    wait_for(lambda: bool(dbt_children(victim.pid)), "the dbt child", timeout=120)
+    children = dbt_children(victim.pid)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
+    # dbt dies with cofre (PR_SET_PDEATHSIG): no orphan keeps the DuckDB file busy for the next start.
+    wait_for(lambda: not any(is_alive(pid) for pid in children), "the dbt child to die", timeout=30)
     resumed = cofre("run", "--resume", home=home)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "from step transform_silver" in resumed.stdout
