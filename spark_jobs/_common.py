@@ -12,6 +12,7 @@ by spark-submit on a cluster where the rest of cofre is not installed.
 from __future__ import annotations
 
 import argparse
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -146,7 +147,10 @@ def main(
         add_options(parser)
     args = vars(parser.parse_args())
     silver, gold = args.pop("silver"), args.pop("gold")
-    spark = SparkSession.builder.appName(f"cofre-{job.__module__.rsplit('.', 1)[-1]}").getOrCreate()
+    name = job.__module__.rsplit(".", 1)[-1]
+    if name == "__main__":  # run as spark-submit's script: name the application after the file
+        name = sys.argv[0].rsplit("/", 1)[-1].removesuffix(".py")
+    spark = SparkSession.builder.appName(f"cofre-{name}").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     try:
         outputs = job(spark, silver, gold, **{k: v for k, v in args.items() if v is not None})

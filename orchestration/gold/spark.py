@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Literal
 
 from security.credentials import S3A_ENV_CREDENTIALS, spark_conf, spark_env
 from security.redaction import redact
+from spark_jobs.contract import GOLD_JOBS
 
 if TYPE_CHECKING:
     from py4j.java_gateway import JavaGateway
@@ -45,14 +46,8 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JOBS_DIR = REPO_ROOT / "spark_jobs"
-GOLD_JOBS = (
-    "sales_daily",
-    "seller_scorecard",
-    "customer_cohorts",
-    "delivery_routes",
-    "category_cooccurrence",
-)
-"""Every gold job, in the order the embedded run builds them (each is spark_jobs/<name>.py)."""
+RUN_ALL = "run_all"
+"""spark_jobs/run_all.py: every gold job in one application (what a cluster master is sent)."""
 
 LOCAL_IP = "127.0.0.1"
 S3A_FILESYSTEM = "org.apache.hadoop.fs.s3a.S3AFileSystem"
@@ -363,7 +358,7 @@ def run_job(
     spark: SparkSession, job: str, silver_uri: str, gold_uri: str, **options: object
 ) -> dict[str, str]:
     """Run one job's `run()` on an existing session (the embedded runner shares one session)."""
-    if job not in GOLD_JOBS:
+    if job not in (*GOLD_JOBS, RUN_ALL):
         raise ValueError(f"unknown gold job {job!r}; jobs are {', '.join(GOLD_JOBS)}")
     module = importlib.import_module(f"spark_jobs.{job}")
     outputs: dict[str, str] = module.run(spark, silver_uri, gold_uri, **options)
@@ -387,6 +382,8 @@ def submit(
     vault's key pair in its own environment). `submit`: `spark-submit spark_jobs/<job>.py` in a child
     process, the master from `spark`, the S3 key pair from the vault in the child's environment only.
     """
+    if job not in (*GOLD_JOBS, RUN_ALL):
+        raise ValueError(f"unknown gold job {job!r}; jobs are {', '.join(GOLD_JOBS)}")
     spark = spark or spark_settings(settings)
     default_silver, default_gold = layer_uris(settings)
     silver_uri, gold_uri = silver_uri or default_silver, gold_uri or default_gold
@@ -414,6 +411,23 @@ def submit(
     return SubmitResult(job, mode, time.perf_counter() - started, outputs, lines)
 
 
+def submit_all(
+    settings: Settings, vault: Vault | None, *, spark: SparkSettings, jobs: Sequence[str] = GOLD_JOBS
+) -> dict[str, float]:
+    """Every gold job in ONE spark-submit application (`spark_jobs/run_all.py`): seconds of the whole
+    application (`spark_submit`: JVMs, executors, jobs) and of each job as its driver measured it."""
+    result = submit(RUN_ALL, {"jobs": ",".join(jobs)}, settings, vault, mode="submit", spark=spark)
+    timings = {"spark_submit": result.seconds}
+    for line in result.log:
+        if line.startswith("gold job ") and line.endswith(" s"):
+            job, _, seconds = line.removeprefix("gold job ").removesuffix(" s").partition(": ")
+            timings[job] = float(seconds)
+    missing = set(jobs) - set(timings)
+    if missing:
+        raise SparkJobFailed(f"spark-submit reported no result for {sorted(missing)}")
+    return timings
+
+
 def spark_home() -> Path:
     """The Spark installation: the pyspark package itself carries bin/spark-submit and the jars."""
     import pyspark
@@ -431,8 +445,9 @@ def submit_command(
     *,
     py_files: Path | None = None,
 ) -> list[str]:
-    """The spark-submit command line of a job: only non-secret values (it is visible in `ps`)."""
-    if job not in GOLD_JOBS:
+    """The spark-submit command line of a job (or of `RUN_ALL`): only non-secret values (it is visible
+    in `ps`)."""
+    if job not in (*GOLD_JOBS, RUN_ALL):
         raise ValueError(f"unknown gold job {job!r}; jobs are {', '.join(GOLD_JOBS)}")
     from spark_jobs._common import as_options
 

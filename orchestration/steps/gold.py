@@ -15,7 +15,7 @@ from pathlib import Path
 from ingestion.lake import Store
 from orchestration.gold.load import describe, gold_table_rows, load_gold_duckdb, load_gold_postgres
 from orchestration.gold.silver_export import export_silver_duckdb, export_silver_postgres
-from orchestration.gold.spark import GOLD_JOBS, in_process, run_gold, spark_settings, submit
+from orchestration.gold.spark import GOLD_JOBS, in_process, run_gold, spark_settings, submit_all
 from orchestration.graph import Step, StepContext, StepResult, TableCount
 from orchestration.steps.assets import GOLD_LAKE, GOLD_WAREHOUSE, SILVER_BUILT, SILVER_LAKE
 from orchestration.warehouse.schemas import GOLD_SCHEMA
@@ -57,7 +57,7 @@ def gold(ctx: StepContext) -> StepResult:
     """Every Spark gold job on the lake's silver, reading and writing the lake itself (file:// or, on S3,
     s3a:// with the vault's key pair in the Spark JVM's environment only). With a `local[N]` master (the
     embedded default) they share one in-process session; with any other master (`Settings.spark_master`)
-    each job goes through spark-submit."""
+    they go to it in one spark-submit application (`spark_jobs/run_all.py`)."""
     s = ctx.settings
     task = ctx.reporter.task("Spark gold jobs", total=len(GOLD_JOBS))
     spark = spark_settings(s, master=s.spark_master)
@@ -65,10 +65,8 @@ def gold(ctx: StepContext) -> StepResult:
         timings = run_gold(s, spark=spark, vault=ctx.services.vault)
         task.update(len(GOLD_JOBS))
     else:
-        timings = {}
-        for job in GOLD_JOBS:
-            timings[job] = submit(job, None, s, ctx.services.vault, mode="submit", spark=spark).seconds
-            task.advance()
+        timings = submit_all(s, ctx.services.vault, spark=spark)
+        task.update(len(GOLD_JOBS))
     rows = gold_table_rows(_layer(ctx, "gold"))
     ctx.services.audit.record(
         "lake.write",
