@@ -15,18 +15,21 @@ import time
 
 from pyspark.sql import SparkSession
 
-from spark_jobs._common import main
+from spark_jobs._common import main, share_silver
 from spark_jobs.contract import GOLD_JOBS as JOBS
 
 
 def run(spark: SparkSession, silver_uri: str, gold_uri: str, jobs: str = ",".join(JOBS)) -> dict[str, str]:
     outputs: dict[str, str] = {}
-    for job in [j.strip() for j in jobs.split(",") if j.strip()]:
-        if job not in JOBS:
-            raise ValueError(f"unknown gold job {job!r}; jobs are {', '.join(JOBS)}")
-        started = time.perf_counter()
-        outputs.update(importlib.import_module(f"spark_jobs.{job}").run(spark, silver_uri, gold_uri))
-        print(f"gold job {job}: {time.perf_counter() - started:.3f} s", flush=True)
+    selected = [j.strip() for j in jobs.split(",") if j.strip()]
+    unknown = set(selected) - set(JOBS)
+    if unknown:
+        raise ValueError(f"unknown gold job(s) {sorted(unknown)}; jobs are {', '.join(JOBS)}")
+    with share_silver(spark, silver_uri):
+        for job in selected:
+            started = time.perf_counter()
+            outputs.update(importlib.import_module(f"spark_jobs.{job}").run(spark, silver_uri, gold_uri))
+            print(f"gold job {job}: {time.perf_counter() - started:.3f} s", flush=True)
     return outputs
 
 
