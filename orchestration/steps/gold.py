@@ -15,7 +15,8 @@ from pathlib import Path
 from ingestion.lake import Store
 from orchestration.gold.load import describe, gold_table_rows, load_gold_duckdb, load_gold_postgres
 from orchestration.gold.silver_export import export_silver_duckdb, export_silver_postgres
-from orchestration.gold.spark import GOLD_JOBS, in_process, run_gold, spark_settings, submit_all
+from orchestration.gold.spark import GOLD_JOBS, in_process, run_gold, spark_settings
+from orchestration.gold.submit import submit_all
 from orchestration.graph import Step, StepContext, StepResult, TableCount
 from orchestration.steps.assets import GOLD_LAKE, GOLD_WAREHOUSE, SILVER_BUILT, SILVER_LAKE
 from orchestration.warehouse.schemas import GOLD_SCHEMA

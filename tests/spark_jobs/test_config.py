@@ -20,9 +20,8 @@ from orchestration.gold.spark import (
     shuffle_partitions_for,
     spark_settings,
     spark_uri,
-    submit,
-    submit_command,
 )
+from orchestration.gold.submit import submit, submit_command
 from orchestration.settings import Settings
 from security.credentials import spark_env
 from security.errors import InsecureTransport
