@@ -16,7 +16,7 @@ from orchestration.airflow.manifest import WAREHOUSE_CONN_ID, manifest_path, req
 from orchestration.settings import Settings
 from orchestration.warehouse.dbt_project import (
     INDIRECT_SELECTION,
-    STEP_SELECT,
+    STEP_SELECTION,
     TRANSFORM_DIR,
     dbt_executable,
     layer_vars,
@@ -98,7 +98,8 @@ def dbt_task_group(
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            select=list(STEP_SELECT[step]),
+            select=list(STEP_SELECTION[step].select),
+            exclude=list(STEP_SELECTION[step].exclude),
             test_behavior=TestBehavior.NONE,  # one task per test instead: see airflow_dbt_tests
             enable_mock_profile=False,
         ),

@@ -1,4 +1,4 @@
-"""Load the gold Parquet tables of the lake into the warehouse schema `gold`, then reconcile them.
+"""Load the gold Parquet tables of the lake into the warehouse schema `gold`.
 
 DuckDB: `create or replace table gold.<t> as select * from read_parquet(...)`, all tables in one
 transaction. PostgreSQL: each table is copied into `gold.<t>__load` and swapped in by rename, all in one
@@ -7,8 +7,9 @@ gold layer is a `Store`: each table is read with Arrow through the lake's filesy
 loaded the same way (DuckDB from the Arrow table, with the partition columns as text as `read_parquet`
 gives them).
 
-Reconciliation compares gold totals with the silver tables they were computed from, to the cent:
-revenue and items of `sales_daily` and `seller_scorecard`, orders and money of `customer_rfm`.
+Gold is reconciled with the silver it was computed from, to the cent, by the dbt test
+`assert_gold_reconciles_to_silver` (transform/tests/reconciliation/), one of the gates of the marts build
+that runs before anything is published, beside the marts' own reconciliation.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,19 +32,12 @@ from orchestration.warehouse.schemas import GOLD_SCHEMA
 if TYPE_CHECKING:
     from psycopg2.extensions import connection as PgConnection
 
-EXCLUDED_STATUSES = ("canceled", "unavailable")  # as spark_jobs/customer_cohorts.py's default
-
-
-class ReconciliationError(AssertionError):
-    """A gold total differs from the silver total it was computed from."""
-
 
 @dataclass
 class GoldLoad:
     target: str
     seconds: float
     rows: dict[str, int] = field(default_factory=dict)
-    checks: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # name -> (gold, silver)
 
 
 def gold_tables(gold_dir: Path) -> dict[str, Path]:
@@ -90,9 +82,7 @@ def _tables(gold: Path | Store) -> dict[str, Path | Store]:
     return dict(store_gold_tables(gold)) if isinstance(gold, Store) else dict(gold_tables(gold))
 
 
-def load_gold_duckdb(
-    warehouse_path: Path, gold_dir: Path | Store, *, reconcile_totals: bool = True
-) -> GoldLoad:
+def load_gold_duckdb(warehouse_path: Path, gold_dir: Path | Store) -> GoldLoad:
     import duckdb
 
     started = time.perf_counter()
@@ -116,15 +106,12 @@ def load_gold_duckdb(
                 )
             rows[table] = _count(con.execute(f"select count(*) from {GOLD_SCHEMA}.{table}").fetchone())
         con.execute("commit")
-        checks = reconcile(lambda sql: con.execute(sql).fetchone(), set(tables)) if reconcile_totals else {}
     finally:
         con.close()
-    return GoldLoad("duckdb", round(time.perf_counter() - started, 3), rows, checks)
+    return GoldLoad("duckdb", round(time.perf_counter() - started, 3), rows)
 
 
-def load_gold_postgres(
-    con: PgConnection, gold_dir: Path | Store, *, reconcile_totals: bool = True
-) -> GoldLoad:
+def load_gold_postgres(con: PgConnection, gold_dir: Path | Store) -> GoldLoad:
     started = time.perf_counter()
     tables = _tables(gold_dir)
     rows = {}
@@ -141,15 +128,7 @@ def load_gold_postgres(
             cursor.execute(f"alter table {staging} rename to {table}")
             rows[table] = data.num_rows
     con.commit()
-
-    def fetch(sql: str) -> tuple[Any, ...] | None:
-        with con.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchone()
-
-    checks = reconcile(fetch, set(tables)) if reconcile_totals else {}
-    con.rollback()
-    return GoldLoad("postgres", round(time.perf_counter() - started, 3), rows, checks)
+    return GoldLoad("postgres", round(time.perf_counter() - started, 3), rows)
 
 
 def _read_gold(folder: Path | Store) -> pa.Table:
@@ -192,85 +171,16 @@ def _csv(table: pa.Table) -> io.StringIO:
     return buffer
 
 
-_STATUSES = ", ".join(f"'{s}'" for s in EXCLUDED_STATUSES)
-CHECKS: dict[str, tuple[str, str, str]] = {
-    # name: (gold table it needs, gold total, silver total)
-    "sales_daily.revenue": (
-        "sales_daily",
-        "select sum(revenue) from gold.sales_daily",
-        "select sum(i.price) from silver.order_items i join silver.orders o on o.order_id = i.order_id",
-    ),
-    "sales_daily.freight": (
-        "sales_daily",
-        "select sum(freight) from gold.sales_daily",
-        "select sum(i.freight_value) from silver.order_items i "
-        "join silver.orders o on o.order_id = i.order_id",
-    ),
-    "sales_daily.items": (
-        "sales_daily",
-        "select sum(items) from gold.sales_daily",
-        "select count(*) from silver.order_items i join silver.orders o on o.order_id = i.order_id",
-    ),
-    "seller_scorecard.revenue": (
-        "seller_scorecard",
-        "select sum(revenue) from gold.seller_scorecard",
-        "select sum(i.price) from silver.order_items i join silver.orders o on o.order_id = i.order_id",
-    ),
-    "customer_rfm.orders": (
-        "customer_rfm",
-        "select sum(frequency) from gold.customer_rfm",
-        "select count(*) from silver.orders o join silver.customers c on c.customer_token = o.customer_token "
-        f"where o.order_status not in ({_STATUSES}) and o.purchased_at is not null",
-    ),
-    "customer_rfm.monetary": (
-        "customer_rfm",
-        "select sum(monetary) from gold.customer_rfm",
-        "select coalesce(sum(i.price + i.freight_value), 0) from silver.order_items i "
-        "join silver.orders o on o.order_id = i.order_id "
-        "join silver.customers c on c.customer_token = o.customer_token "
-        f"where o.order_status not in ({_STATUSES}) and o.purchased_at is not null",
-    ),
-}
-
-
-def reconcile(fetch: Callable[[str], tuple[Any, ...] | None], loaded: set[str]) -> dict[str, tuple[Any, Any]]:
-    """Every check whose gold table was loaded: gold total == silver total, exactly (Decimal cents)."""
-    results: dict[str, tuple[Any, Any]] = {}
-    failures = []
-    for name, (table, gold_sql, silver_sql) in CHECKS.items():
-        if table not in loaded:
-            continue
-        gold, silver = _number(fetch(gold_sql)), _number(fetch(silver_sql))
-        results[name] = (gold, silver)
-        if gold != silver:
-            failures.append(f"{name}: gold {gold} != silver {silver}")
-    if failures:
-        raise ReconciliationError("gold does not reconcile with silver: " + "; ".join(failures))
-    return results
-
-
-def _number(row: tuple[Any, ...] | None) -> Decimal:
-    value = row[0] if row else None
-    return Decimal(0) if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
-
-
 def _count(row: tuple[Any, ...] | None) -> int:
     return int(row[0]) if row else 0
-
-
-def describe(load: GoldLoad) -> list[str]:
-    return [f"{name}: {gold} = {silver}" for name, (gold, silver) in load.checks.items()]
 
 
 __all__ = [
     "GOLD_SCHEMA",
     "GoldLoad",
-    "ReconciliationError",
-    "describe",
     "gold_table_rows",
     "gold_tables",
     "load_gold_duckdb",
     "load_gold_postgres",
-    "reconcile",
     "store_gold_tables",
 ]

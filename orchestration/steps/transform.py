@@ -9,7 +9,7 @@ import re
 from orchestration.graph import ProgressTask, StepContext, StepResult, TableCount
 from orchestration.steps.assets import MARTS_BUILT, SILVER_BUILT
 from orchestration.warehouse.dbt import DbtRun, run_dbt
-from orchestration.warehouse.dbt_project import MARTS_SELECT, SILVER_SELECT, build_args
+from orchestration.warehouse.dbt_project import STEP_SELECTION, Selection, build_args
 from orchestration.warehouse.quality import fact_orphans
 from orchestration.warehouse.schemas import marts_build_schema
 
@@ -24,7 +24,7 @@ class QualityGateFailed(RuntimeError):
 def transform_silver(ctx: StepContext) -> StepResult:
     """`dbt build` of seeds, staging and masked silver, each followed by its tests (the first quality
     gates): what Spark reads is tested before it is exported to the lake."""
-    run = _dbt_build(ctx, "silver", SILVER_SELECT)
+    run = _dbt_build(ctx, "silver", STEP_SELECTION["transform_silver"])
     return StepResult(
         outputs={SILVER_BUILT: f"{ctx.services.warehouse.describe()}#silver"},
         notes=[f"dbt build silver {run.seconds:.0f} s", *_warned(run)],
@@ -38,7 +38,7 @@ def transform_marts(ctx: StepContext) -> StepResult:
     they are built in the pipeline's own file, which no reader opens.
     """
     s = ctx.settings
-    run = _dbt_build(ctx, "marts", MARTS_SELECT)
+    run = _dbt_build(ctx, "marts", STEP_SELECTION["transform_marts"])
     # Late-arriving dimensions: facts kept on the unknown member, counted in the summary and ops tables.
     orphans = fact_orphans(s, ctx.services.warehouse)
     return StepResult(
@@ -56,13 +56,13 @@ def _warned(run: DbtRun) -> list[str]:
     return [f"warning: {warning}" for warning in run.warnings]
 
 
-def _dbt_build(ctx: StepContext, layer: str, select: tuple[str, ...]) -> DbtRun:
+def _dbt_build(ctx: StepContext, layer: str, selection: Selection) -> DbtRun:
     """One `dbt build` of a layer; its test results are a `gate.result` audit event, and a failed
     error-severity test (or model) raises QualityGateFailed, so nothing downstream runs."""
     s = ctx.settings
     task = ctx.reporter.task(f"dbt build {layer}: models and tests", total=None)
     run = run_dbt(
-        build_args(select, s.target),
+        build_args(selection, s.target),
         s,
         ctx.services.vault,
         on_line=lambda line: _dbt_progress(line, task),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.warehouse.schemas import marts_build_schema
@@ -17,8 +18,24 @@ SILVER_SELECT = ("path:seeds", "path:models/staging", "path:models/silver")
 MARTS_SELECT = ("path:models/marts", "path:models/gold")
 """What the `transform_marts` step builds: the star schema, after Spark's gold is in the warehouse (and the
 gold sources' tests)."""
-STEP_SELECT = {"transform_silver": SILVER_SELECT, "transform_marts": MARTS_SELECT}
-"""The `--select` of each dbt step's `dbt build`; the Airflow task groups render from the same."""
+GOLD_TAG = "gold"
+"""Tests that read Spark's gold (the gold reconciliation): their silver parents would let dbt's buildable
+indirect selection run them in the silver build, before gold exists; they run with the marts."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What one dbt step builds: `--select` and `--exclude`."""
+
+    select: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+
+
+STEP_SELECTION = {
+    "transform_silver": Selection(SILVER_SELECT, exclude=(f"tag:{GOLD_TAG}",)),
+    "transform_marts": Selection(MARTS_SELECT),
+}
+"""The selection of each dbt step's `dbt build`; the Airflow task groups render from the same."""
 INDIRECT_SELECTION = "buildable"
 """A test runs with the build of its last parent: with dbt's default ("eager") the silver build would also
 run the reconciliation tests that compare silver with marts not built yet."""
@@ -29,13 +46,15 @@ def layer_vars(target: str) -> dict[str, str]:
     return {"marts_schema": marts_build_schema(target)}
 
 
-def build_args(select: tuple[str, ...], target: str) -> list[str]:
+def build_args(selection: Selection, target: str) -> list[str]:
     """`dbt build` of one layer of the project, as the embedded dbt steps run it. The Airflow task groups
     render from the same selection and pass the same `--indirect-selection` (airflow/dbt_group.py)."""
+    exclude = ["--exclude", *selection.exclude] if selection.exclude else []
     return [
         "build",
         "--select",
-        *select,
+        *selection.select,
+        *exclude,
         "--indirect-selection",
         INDIRECT_SELECTION,
         "--vars",

@@ -14,14 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.gold.load import (
-    CHECKS,
-    ReconciliationError,
     _csv,
     _pg_type,
     gold_tables,
     load_gold_duckdb,
     load_gold_postgres,
-    reconcile,
 )
 from orchestration.gold.silver_export import (
     EXPORT_MANIFEST,
@@ -120,24 +117,46 @@ def test_gold_in_duckdb_reconciles_with_silver_to_the_cent(gold_built: Settings)
         "category_cooccurrence",
     }
     assert all(n > 0 for n in load.rows.values()), load.rows
-    assert set(load.checks) == set(CHECKS)
-    for name, (gold, silver) in load.checks.items():
-        assert gold == silver and gold > 0, name
     con = duckdb.connect(str(gold_built.warehouse_path), read_only=True)
     try:
         months = con.execute("select count(distinct sale_month) from gold.sales_daily").fetchone()
         assert months is not None and months[0] > 1
     finally:
         con.close()
+    assert _reconcile_with_dbt(gold_built) == []
 
 
-def test_reconciliation_reports_a_difference() -> None:
-    def fetch(sql: str) -> tuple[float]:
-        return (100.0,) if "from gold." in sql else (99.99,)
+def test_the_reconciliation_gate_names_a_gold_total_one_cent_off(gold_built: Settings) -> None:
+    """One cent more revenue on one gold row: the dbt gate fails, naming the test (and the totals it
+    stores name sales_daily.revenue); restored, it passes again."""
 
-    with pytest.raises(ReconciliationError, match=r"sales_daily.revenue: gold 100.00 != silver 99.99"):
-        reconcile(fetch, {"sales_daily"})
-    assert reconcile(fetch, set()) == {}  # nothing loaded, nothing to compare
+    def shift(cents: str) -> None:
+        with duckdb.connect(str(gold_built.warehouse_path)) as con:
+            con.execute(
+                f"update gold.sales_daily set revenue = revenue + {cents} "
+                "where rowid = (select min(rowid) from gold.sales_daily)"
+            )
+
+    shift("0.01")
+    try:
+        failures = _reconcile_with_dbt(gold_built)
+        assert len(failures) == 1 and "assert_gold_reconciles_to_silver" in failures[0], failures
+        assert "1 failing row" in failures[0]
+    finally:
+        shift("-0.01")
+    assert _reconcile_with_dbt(gold_built) == []
+
+
+def _reconcile_with_dbt(settings: Settings) -> list[str]:
+    """`dbt test --select assert_gold_reconciles_to_silver` on the warehouse of `settings`: its failures."""
+    from orchestration.services import open_vault
+    from orchestration.warehouse.dbt import run_dbt
+
+    run = run_dbt(
+        ["test", "--select", "assert_gold_reconciles_to_silver"], settings, open_vault(settings, actor="test")
+    )
+    assert run.success or run.failures, "dbt did not run the reconciliation test"
+    return run.failures
 
 
 def test_postgres_export_and_gold_load(gold_built: Settings, pg_database: str, tmp_path: Path) -> None:
@@ -157,10 +176,11 @@ def test_postgres_export_and_gold_load(gold_built: Settings, pg_database: str, t
         price = pq.read_schema(tmp_path / "silver" / "order_items" / "part-0.parquet").field("price").type
         assert str(price) == "decimal128(12, 2)"
         load = load_gold_postgres(con, gold_built.lake_dir / "gold")
-        assert set(load.checks) == set(CHECKS)
-        assert all(gold == silver for gold, silver in load.checks.values())
+        assert set(load.rows) == set(gold_tables(gold_built.lake_dir / "gold"))
     finally:
         con.close()
+    on_postgres = Settings(home=gold_built.home, target="postgres", pg_database=pg_database)
+    assert _reconcile_with_dbt(on_postgres) == []
 
 
 def _seed_postgres_silver(con: Any, silver: Path) -> None:
