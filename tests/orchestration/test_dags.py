@@ -135,6 +135,8 @@ def test_cosmos_renders_every_model_seed_and_test(dags: dict[str, Any], airflow_
     assert groups_with("assert_item_revenue_reconciles_to_silver_test") == ["transform_marts"]
     reconcile = dag.get_task("transform_marts.assert_item_revenue_reconciles_to_silver_test")
     assert "transform_marts.fct_order_items_run" in reconcile.upstream_task_ids
+    # Compares Spark's gold with silver: with the marts, after load_gold, never in the silver group.
+    assert groups_with("assert_gold_reconciles_to_silver_test") == ["transform_marts"]
     unique = dag.get_task("transform_silver.unique_orders_order_id_test")
     assert unique.upstream_task_ids == {"transform_silver.orders_run"}
 
