@@ -15,6 +15,7 @@ from rich.console import Console
 
 from orchestration.cli.commands import airflow as airflow_commands
 from orchestration.cli.commands import audit, lake, lifecycle, vault
+from orchestration.cli.commands import dbt as dbt_command
 from orchestration.cli.commands.dashboard import dashboard
 from orchestration.cli.state import CliState, state_of
 from orchestration.environment import prepare_process
@@ -29,6 +30,7 @@ app.add_typer(lake.app, name="lake")
 app.add_typer(lifecycle.app, name="lifecycle")
 app.add_typer(airflow_commands.app, name="airflow")
 app.command()(dashboard)
+app.command(context_settings=dbt_command.CONTEXT_SETTINGS)(dbt_command.dbt)
 console = Console()
 
 HomeOption = Annotated[
