@@ -19,6 +19,7 @@ from typing import Any
 
 from orchestration.errors import describe_error
 from orchestration.graph import Reporter, Step, StepContext, StepResult
+from orchestration.lineage import observe
 from orchestration.services import Services
 from orchestration.settings import Settings
 
@@ -54,6 +55,7 @@ def run_steps(
 ) -> RunRecord:
     """Run `steps` (already in dependency order) and return the record; never raises for a step failure."""
     record = RunRecord(run_id=run_id or new_run_id(), started_at=datetime.now(UTC).isoformat())
+    steps = observe(steps, settings)  # OpenLineage events of each step (orchestration/lineage.py)
     context = StepContext(settings=settings, run_id=record.run_id, reporter=reporter, services=services)
     services.audit.record("run.start", target=record.run_id, details={"steps": [s.name for s in steps]})
     failed = False

@@ -70,6 +70,6 @@ def dbt(
 
     with reporting_errors():
         vault, _audit = open_audited(settings, actor="cli")
-    done = run_dbt(args, settings, vault, on_line=lambda line: console.print(line, markup=False))
-    if not done.success:
-        raise typer.Exit(done.returncode or 1)
+    ran = run_dbt(args, settings, vault, on_line=lambda line: console.print(line, markup=False))
+    if not ran.success:
+        raise typer.Exit(ran.returncode or 1)
