@@ -1,11 +1,14 @@
 """dbt-duckdb plugin that gives every DuckDB session of a dbt run the masking key, as HMAC pads.
 
-profiles.yml enables it with the key from the environment (never written in a file):
+It is enabled with the key from the environment (never written in a file), as Airflow's profile does:
 
     plugins:
       - module: security.dbt_duckdb_masking
         config:
           masking_key: "{{ env_var('DBT_ENV_SECRET_MASKING_KEY') }}"
+
+transform/profiles.yml enables its subclass `orchestration.warehouse.dbt_masking`, which reads the key from
+the vault when dbt's environment has none (a plain `dbt build` in transform/).
 
 `configure_connection` (the database connection) and `configure_cursor` (each cursor dbt opens on it)
 run `SET VARIABLE cofre_mask_ipad/opad`, directly on the DuckDB connection: the statements do not pass
