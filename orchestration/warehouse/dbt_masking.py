@@ -1,6 +1,7 @@
-"""The DuckDB masking plugin as transform/profiles.yml enables it: the key from the environment when cofre
-gives it (`cofre run`, `cofre dbt`), else from the vault itself, so a plain `dbt build` in transform/ works
-with only `COFRE_HOME` known and no secret in the shell.
+"""The masking key's second source for the DuckDB masking plugin (`security.dbt_duckdb_masking`): the key
+comes from dbt's environment when cofre gives it (`cofre run`, `cofre dbt`); when it does not, the plugin
+calls `masking_key_from_vault` (its `key_source` in transform/profiles.yml), so a plain `dbt build` in
+transform/ works with only `COFRE_HOME` known and no secret in the shell.
 
 This module is an edge, like the CLI: dbt imports it inside its own process, so it builds the one
 Settings object from the `COFRE_*` variables (the state directory from the profile, which defaults it to
@@ -15,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from security.dbt_duckdb_masking import Plugin as MaskingPlugin
 from security.errors import CofreSecurityError, VaultNotInitialized
 from security.secret_names import MASKING_KEY
 
@@ -24,12 +24,13 @@ class MaskingKeyUnavailable(RuntimeError):
     """The plugin found no key in its configuration and could not read it from the vault."""
 
 
-def masking_key_from_vault(home: str | None) -> str:
-    """The vault's masking key for the state directory `home` (default: COFRE_HOME, else ./.cofre),
-    read through the audited vault: one `secret.read` event by the actor `dbt`."""
+def masking_key_from_vault(plugin_config: dict[str, Any]) -> str:
+    """The vault's masking key for the state directory `home` of the plugin's config (profiles.yml:
+    COFRE_HOME, else ../.cofre), read through the audited vault: one `secret.read` event of the actor dbt."""
     from orchestration.services import open_audited
     from orchestration.settings import Settings
 
+    home = str(plugin_config.get("home") or "") or None
     settings = Settings(home=Path(home)) if home else Settings()
     try:
         vault, _audit = open_audited(settings, actor="dbt")
@@ -41,13 +42,3 @@ def masking_key_from_vault(home: str | None) -> str:
         ) from None
     except CofreSecurityError as error:
         raise MaskingKeyUnavailable(f"Could not read the masking key from the vault: {error}") from None
-
-
-class Plugin(MaskingPlugin):
-    """`security.dbt_duckdb_masking.Plugin` with the vault as the key's fallback source."""
-
-    def initialize(self, plugin_config: dict[str, Any]) -> None:
-        key = str(plugin_config.get("masking_key") or "")
-        if not key:
-            key = masking_key_from_vault(str(plugin_config.get("home") or "") or None)
-        super().initialize({**plugin_config, "masking_key": key})

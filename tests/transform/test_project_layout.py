@@ -61,7 +61,7 @@ def test_no_secret_in_project_files() -> None:
     profiles = (TRANSFORM_DIR / "profiles.yml").read_text(encoding="utf-8")
     # The key: from dbt's environment (cofre gives it), else read by the plugin from the vault; never written.
     assert "masking_key: \"{{ env_var('DBT_ENV_SECRET_MASKING_KEY', '') }}\"" in profiles
-    assert "module: orchestration.warehouse.dbt_masking" in profiles
+    assert "key_source: orchestration.warehouse.dbt_masking:masking_key_from_vault" in profiles
     assert "env_var('DBT_ENV_SECRET_PG_PASSWORD', '')" in profiles
     project = (TRANSFORM_DIR / "dbt_project.yml").read_text(encoding="utf-8")
     assert "secret" not in project.lower().replace("no secret", "")
