@@ -20,8 +20,9 @@ declaration the dbt docs lineage is checked against.
 
 Events go to `<home>/lineage/openlineage.jsonl` (one JSON event per line) and, when `Settings.lineage_url`
 is set, to that HTTP endpoint (`/api/v1/lineage`). Lineage never fails a run: an event that cannot be
-sent is logged. Events hold names, paths, row counts and error messages, never a secret (no URL with
-credentials is ever a dataset name: the lake and warehouse are named by host, path and table).
+sent is logged, and a transport that failed is not tried again in that run. Events hold names, paths,
+row counts and error messages, never a secret (no URL with credentials is ever a dataset name: the lake and
+warehouse are named by host, path and table).
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ PRODUCER = "https://github.com/cofre/cofre/tree/main/orchestration/lineage.py"
 SPARK_JOBS_DIR = Path(__file__).resolve().parents[1] / "spark_jobs"
 LAKE_IPCA_SOURCE = ("staging", "stg_bcb__ipca")
 """The warehouse relation exported to the lake as silver/ipca (orchestration/gold/silver_export.py)."""
+
+HTTP_RETRY = {
+    "total": 2,
+    "backoff_factor": 0.3,
+    "status_forcelist": [500, 502, 503, 504],
+    "allowed_methods": ["HEAD", "POST"],
+}
+"""Retries of the HTTP transport; an endpoint that still fails is dropped for the rest of the run."""
 
 Dataset = tuple[str, str]
 """(namespace, name) of an OpenLineage dataset."""
@@ -403,14 +412,16 @@ class Emitter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.transports: list[Transport] = [FileTransport(FileConfig(log_file_path=str(path), append=True))]
         if settings.lineage_url:
-            self.transports.append(HttpTransport(HttpConfig(url=settings.lineage_url, timeout=5.0)))
+            config = HttpConfig(url=settings.lineage_url, timeout=5.0, retry=HTTP_RETRY)
+            self.transports.append(HttpTransport(config))
 
     def emit(self, event: Any) -> None:
-        for transport in self.transports:
+        for transport in list(self.transports):
             try:
                 transport.emit(event)
-            except Exception as error:  # lineage must never fail a run
-                log.warning("OpenLineage event not sent to %s: %s", transport.kind, error)
+            except Exception as error:  # lineage must never fail (or stall) a run
+                log.warning("OpenLineage events no longer sent to %s in this run: %s", transport.kind, error)
+                self.transports.remove(transport)
 
 
 def _event(
