@@ -538,14 +538,15 @@ def emit_step(
     emitter.emit(_event(state, step, run_id, parent=parent, part=whole, error=error, job_type="TASK"))
 
 
-def observe(steps: list[Step], settings: Settings) -> list[Step]:
-    """`steps` with each step's run wrapped to emit its OpenLineage events (and the run's: START before the
-    first step, COMPLETE after the last, FAIL with the failing step). The runner's one hook:
-    `steps = observe(steps, settings)` before it runs them."""
+def observe(steps: list[Step], settings: Settings, *, run_events: bool = True) -> list[Step]:
+    """`steps` with each step's run wrapped to emit its OpenLineage events (and, with `run_events`, the
+    run's: START before the first step, COMPLETE after the last, FAIL with the failing step). The runner's
+    one hook: `steps = observe(steps, settings)` before it runs them. An orchestrator that runs one step per
+    task (Airflow) wraps that step with `run_events=False`: its steps still name the run as their parent."""
     if not steps:
         return steps
     emitter = Emitter(settings)
-    first, last = steps[0].name, steps[-1].name
+    first, last = (steps[0].name, steps[-1].name) if run_events else ("", "")
 
     def wrap(step: Step) -> Step:
         def run(ctx: StepContext) -> StepResult:
@@ -566,9 +567,12 @@ def observe(steps: list[Step], settings: Settings) -> list[Step]:
                         message,
                     )
                 )
-                emitter.emit(
-                    _event("FAIL", "run", run_uuid(ctx.run_id), error=f"{step.name}: {error}", job_type="DAG")
-                )
+                if run_events:
+                    emitter.emit(
+                        _event(
+                            "FAIL", "run", run_uuid(ctx.run_id), error=f"{step.name}: {error}", job_type="DAG"
+                        )
+                    )
                 raise
             _safely(
                 lambda: emit_step(

@@ -110,3 +110,16 @@ def test_an_unreachable_endpoint_never_fails_the_step(tmp_path: Path) -> None:
     result = steps[0].run(_context(settings))
     assert result.counts and len(_events(settings)) == 4  # the file transport still has every event
     assert time.monotonic() - started < 15  # one failed endpoint is dropped, not retried for every event
+
+
+def test_one_step_per_task_emits_no_run_events(tmp_path: Path) -> None:
+    """Airflow runs one step per task: the step's events only, with the run as their parent."""
+    settings = Settings(home=tmp_path / "home")
+    [step] = observe([Step("load_gold", "load", _load_gold)], settings, run_events=False)
+    step.run(_context(settings))
+    events = _events(settings)
+    assert [(e["job"]["name"], e["eventType"]) for e in events] == [
+        ("load_gold", "START"),
+        ("load_gold", "COMPLETE"),
+    ]
+    assert events[1]["run"]["facets"]["parent"]["job"]["name"] == "run"
