@@ -5,19 +5,30 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat uv.lock pyproject.toml | sha256sum | cut -c1-12)
+JARS_LOCK := docker/spark/jars.lock
+JARS_DIR := $(VENV)/share/cofre/spark-jars
+JARS_STAMP := $(JARS_DIR)/.installed-$(shell cat $(JARS_LOCK) | sha256sum | cut -c1-12)
 export RUNTIME__DLTHUB_TELEMETRY := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-fast lint format bench airflow docs dashboard clean
+.PHONY: install jars run test test-fast lint format bench airflow docs dashboard clean
 
-## install: create .venv and install the exact versions of uv.lock (only when the lock changed)
-install: $(STAMP)
+## install: create .venv and install the exact versions of uv.lock and the S3A jars of docker/spark/jars.lock
+install: $(STAMP) $(JARS_STAMP)
 
 $(STAMP): uv.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --python $(BIN)/python
 	@rm -f $(VENV)/.installed-* && touch $@
+
+## jars: hadoop-aws and its AWS SDK for Spark's s3a://, from Maven Central, checked against the pinned
+## SHA-256s; downloaded once into ~/.cache/cofre/maven (a second install is offline)
+jars: $(JARS_STAMP)
+
+$(JARS_STAMP): $(JARS_LOCK) $(STAMP)
+	$(BIN)/python docker/spark/fetch_jars.py $(JARS_LOCK) $(JARS_DIR)
+	@rm -f $(JARS_DIR)/.installed-* && touch $@
 
 ## run: the whole pipeline on the embedded default (DuckDB + local lake under ./.cofre)
 run: install

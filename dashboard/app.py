@@ -14,7 +14,9 @@ from dashboard.navigation import PAGES
 from dashboard.page import LANGUAGE_KEY, SETTINGS_KEY
 from orchestration.settings import Settings
 
-st.set_page_config(page_title="cofre", page_icon=":material/lock:", layout="wide")
+# An emoji icon: Streamlit draws it as a local SVG, where a ":material/…:" icon is fetched from Google's font
+# servers (the dashboard asks nothing of the internet).
+st.set_page_config(page_title="cofre", page_icon="🔒", layout="wide")
 
 st.session_state[SETTINGS_KEY] = Settings()
 language = st.sidebar.selectbox(

@@ -170,18 +170,16 @@ def _reader_password(source: str, _settings: Settings) -> str | None:
     vault, so this container can read nothing else. Otherwise from the vault, as every secret read is:
     a `secret.read` event in the audit trail, name only. None when neither holds it (a server that
     authenticates otherwise)."""
-    from orchestration.services import open_vault
-    from security.audit import AuditTrail, default_actor
+    from orchestration.services import open_audited
     from security.secret_names import PG_READER_PASSWORD
 
     if _settings.pg_reader_password_file is not None:
         return Path(source).read_text(encoding="utf-8").strip()
     if not Path(source).exists():
         return None
-    vault = open_vault(_settings)
+    vault, _ = open_audited(_settings, actor="dashboard")
     if PG_READER_PASSWORD not in vault:
         return None
-    AuditTrail.for_vault(_settings.audit_path, vault, actor=f"dashboard:{default_actor()}")
     return str(vault.get(PG_READER_PASSWORD))
 
 

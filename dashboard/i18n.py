@@ -21,6 +21,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "state": ("Estado", "State"),
     "category": ("Categoria", "Category"),
     "all": ("Todos", "All"),
+    "choose": ("Escolha uma opção", "Choose an option"),
     # page titles
     "page_overview": ("Visão geral", "Overview"),
     "page_sales": ("Vendas: nominal e real", "Sales: nominal and constant"),
@@ -73,6 +74,29 @@ LABELS: dict[str, tuple[str, str]] = {
     "metric": ("Indicador", "Metric"),
     "current": ("Atual", "Current"),
     "previous": ("Anterior", "Previous"),
+    "gmv_trend": ("GMV por mês: período atual e anterior", "GMV by month: this period and the previous one"),
+    "this_period": ("Período atual", "This period"),
+    "previous_period": ("Período anterior", "Previous period"),
+    "month_state": ("Mês", "Month"),
+    "incomplete": ("incompleto (fora das comparações)", "incomplete (left out of comparisons)"),
+    "complete": ("completo", "complete"),
+    "incomplete_note": (
+        "Pontos vazados: meses incompletos (cobertos só em parte pelo período ou pelos dados, ou com "
+        "poucos pedidos), fora das comparações: {months}. Meses sem pedidos aparecem como lacunas: {gaps}.",
+        "Hollow points: incomplete months (only partly covered by the period or the data, or with very few "
+        "orders), left out of comparisons: {months}. Months without orders are gaps: {gaps}.",
+    ),
+    "top_movers": ("Categorias que mais mudaram", "Categories that moved most"),
+    "gmv_change": ("Variação do GMV", "GMV change"),
+    "change_share": ("Variação (%)", "Change (%)"),
+    "movers_note": (
+        "Meses completos {start} a {end} comparados com {prior_start} a {prior_end}.",
+        "Complete months {start} to {end} compared with {prior_start} to {prior_end}.",
+    ),
+    "no_complete_months": (
+        "Nenhum mês completo no período: escolha um período mais longo para comparar categorias.",
+        "No complete month in the period: choose a longer period to compare categories.",
+    ),
     # sales
     "month": ("Mês", "Month"),
     "nominal_brl": ("R$ nominal", "Nominal BRL"),
@@ -90,10 +114,20 @@ LABELS: dict[str, tuple[str, str]] = {
     "category_a": ("Categoria A", "Category A"),
     "category_b": ("Categoria B", "Category B"),
     "orders_together": ("Pedidos juntos", "Orders together"),
-    "lift": ("Lift", "Lift"),
+    "lift": ("Lift (vezes o acaso)", "Lift (times chance)"),
+    "cooccurrence_note": (
+        "Pares comprados juntos em pelo menos {min_orders} pedidos e com mais frequência do que o acaso "
+        "(lift > 1), do maior lift ao menor.",
+        "Pairs bought together in at least {min_orders} orders and more often than chance (lift > 1), "
+        "highest lift first.",
+    ),
+    "no_pairs": (
+        "Nenhum par de categorias é comprado junto com mais frequência do que o acaso nestes dados.",
+        "No pair of categories is bought together more often than chance in this data.",
+    ),
     # geography
     "region": ("Região", "Region"),
-    "state_grid": ("Receita por estado (mosaico, sem mapa externo)", "Revenue by state (tile grid, no map)"),
+    "state_grid": ("Receita por estado", "Revenue by state"),
     "by_region": ("Receita por região", "Revenue by region"),
     "state_name": ("Nome", "Name"),
     "late_share": ("Atrasos", "Late share"),
@@ -103,13 +137,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "customer_state": ("Estado do cliente", "Customer state"),
     "shipments": ("Envios", "Shipments"),
     "median_days": ("Mediana (dias)", "Median (days)"),
+    "mean_days": ("Média (dias)", "Mean (days)"),
     "p90_days": ("P90 (dias)", "P90 (days)"),
     "routes_heatmap": ("Mediana de dias por rota", "Median days by route"),
+    "routes_heatmap_note": (
+        "Cores só para rotas com pelo menos {shipments} envios; a tabela abaixo traz todas.",
+        "Colours only for routes with at least {shipments} shipments; the table below lists them all.",
+    ),
     "delivery_note": (
-        "Rotas vendedor → cliente de todo o histórico (agregado Spark); o filtro de estado vale para as "
-        "duas pontas.",
-        "Seller → customer routes over the whole history (Spark aggregate); the state filter matches "
-        "either end.",
+        "Rotas vendedor → cliente de todo o histórico; o filtro de estado vale para as duas pontas.",
+        "Seller → customer routes over the whole history; the state filter matches either end.",
     ),
     # sellers
     "seller": ("Vendedor", "Seller"),
@@ -127,6 +164,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "retention": ("Retenção", "Retention"),
     "cohort_size": ("Tamanho", "Size"),
     "cohorts": ("Retenção por coorte", "Retention by cohort"),
+    "cohorts_note": (
+        "Cores a partir do mês 1: o mês 0 (a primeira compra, sempre 100 %) fica de fora para não achatar a "
+        "escala.",
+        "Colours from month 1 on: month 0 (the first purchase, always 100 %) is left out so that it does not "
+        "flatten the scale.",
+    ),
+    "month_n": ("Mês {n}", "Month {n}"),
     "rfm_segments": ("Segmentos RFM", "RFM segments"),
     "segment": ("Segmento", "Segment"),
     "recency_days": ("Recência média (dias)", "Mean recency (days)"),
@@ -149,6 +193,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "humidity": ("Umidade (%)", "Humidity (%)"),
     "conditions": ("Condições", "Conditions"),
     "observed_at": ("Observado em", "Observed at"),
+    "description": ("Descrição (OpenWeather)", "Description (OpenWeather)"),
     "origin": ("Origem", "Origin"),
     # operations
     "last_runs": ("Últimas execuções", "Last runs"),
@@ -161,9 +206,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "step_durations": ("Duração das etapas", "Step durations"),
     "step": ("Etapa", "Step"),
     "rows": ("Linhas", "Rows"),
+    "finished_at": ("Fim", "Finished"),
     "error": ("Erro", "Error"),
-    "gates": ("Resultados dos gates de qualidade", "Quality gate results"),
-    "gate": ("Gate", "Gate"),
+    "gates": ("Resultados das verificações de qualidade", "Quality check results"),
+    "gate": ("Verificação", "Check"),
     "outcome": ("Resultado", "Outcome"),
     "failures": ("Falhas", "Failures"),
     "when": ("Quando", "When"),
@@ -196,19 +242,86 @@ def label(key: str, language: Language, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def number(value: float | None, language: Language, decimals: int = 0) -> str:
-    """A number grouped the way each language writes it: 1.234,5 in Portuguese, 1,234.5 in English."""
-    if value is None:
+# Values the data holds as stable codes, shown translated: (domain, code) -> (pt, en).
+VALUES: dict[str, dict[str, tuple[str, str]]] = {
+    "segment": {
+        "champions": ("Campeões", "Champions"),
+        "loyal": ("Fiéis", "Loyal"),
+        "promising": ("Promissores", "Promising"),
+        "new": ("Novos", "New"),
+        "at_risk": ("Em risco", "At risk"),
+        "hibernating": ("Hibernando", "Hibernating"),
+    },
+    "status": {
+        "succeeded": ("concluída", "succeeded"),
+        "failed": ("falhou", "failed"),
+        "running": ("em execução", "running"),
+        "not run": ("não executada", "not run"),
+        "success": ("aprovado", "passed"),
+        "failure": ("reprovado", "failed"),
+    },
+    "step": {
+        "prepare_olist": ("Preparar arquivos Olist", "Prepare Olist files"),
+        "ingest_olist": ("Ingerir Olist", "Ingest Olist"),
+        "ingest_ipca": ("Ingerir IPCA (BCB)", "Ingest IPCA (BCB)"),
+        "ingest_weather": ("Ingerir clima (OpenWeather)", "Ingest weather (OpenWeather)"),
+        "transform_silver": ("Transformar: silver", "Transform: silver"),
+        "export_silver": ("Exportar silver ao lake", "Export silver to the lake"),
+        "gold": ("Calcular agregados gold", "Compute gold aggregates"),
+        "load_gold": ("Carregar gold no warehouse", "Load gold into the warehouse"),
+        "transform_marts": ("Transformar: marts", "Transform: marts"),
+        "publish_marts": ("Publicar marts", "Publish marts"),
+        "lifecycle": ("Ciclo de vida do bronze", "Bronze lifecycle"),
+    },
+    "gate": {
+        "dbt build silver duckdb": ("Silver: modelos e testes (DuckDB)", "Silver: models and tests (DuckDB)"),
+        "dbt build marts duckdb": ("Marts: modelos e testes (DuckDB)", "Marts: models and tests (DuckDB)"),
+        "dbt build silver postgres": (
+            "Silver: modelos e testes (PostgreSQL)",
+            "Silver: models and tests (PostgreSQL)",
+        ),
+        "dbt build marts postgres": (
+            "Marts: modelos e testes (PostgreSQL)",
+            "Marts: models and tests (PostgreSQL)",
+        ),
+        "gold reconciliation": ("Conciliação gold e silver", "Gold and silver reconciliation"),
+    },
+    "weather": {  # OpenWeather's `weather[0].main` groups
+        "Clear": ("Céu limpo", "Clear sky"),
+        "Clouds": ("Nublado", "Cloudy"),
+        "Rain": ("Chuva", "Rain"),
+        "Drizzle": ("Garoa", "Drizzle"),
+        "Thunderstorm": ("Trovoada", "Thunderstorm"),
+        "Snow": ("Neve", "Snow"),
+        "Mist": ("Névoa", "Mist"),
+        "Fog": ("Neblina", "Fog"),
+        "Haze": ("Bruma", "Haze"),
+        "Smoke": ("Fumaça", "Smoke"),
+        "Dust": ("Poeira", "Dust"),
+    },
+    "region": {
+        "Norte": ("Norte", "North"),
+        "Nordeste": ("Nordeste", "Northeast"),
+        "Centro-Oeste": ("Centro-Oeste", "Center-West"),
+        "Sudeste": ("Sudeste", "Southeast"),
+        "Sul": ("Sul", "South"),
+        "unknown": ("Desconhecida", "Unknown"),
+    },
+    "origin": {},
+}
+
+
+def value_label(domain: str, code: object, language: Language) -> str:
+    """A stored code shown in `language`; a code the table does not know is shown as it is (readable)."""
+    if code is None or (isinstance(code, float) and code != code):
         return "—"
-    text = f"{value:,.{decimals}f}"
-    return text.translate(str.maketrans(",.", ".,")) if language == "pt" else text
-
-
-def brl(value: float | None, language: Language) -> str:
-    """Money in reais, formatted for the language."""
-    return "—" if value is None else "R$ " + number(value, language, 2)
-
-
-def percent(value: float | None, language: Language, decimals: int = 1) -> str:
-    """A share (0..1) as a percentage."""
-    return "—" if value is None else number(value * 100, language, decimals) + " %"
+    text = str(code)
+    if domain == "origin":  # 'snapshot:openweather-2026-11' or 'live'
+        kind, _, rest = text.partition(":")
+        if kind == "snapshot":
+            return ("instantâneo " if language == "pt" else "snapshot ") + rest
+        return ("ao vivo" if language == "pt" else "live") if kind == "live" else text
+    pair = VALUES[domain].get(text)
+    if pair is None:
+        return text.replace("_", " ")
+    return pair[0] if language == "pt" else pair[1]

@@ -18,7 +18,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
+from dashboard.category_names import category_name
 from dashboard.data import Reader, Schema
+from dashboard.formatting import Kind, formatted, table_config
 from dashboard.i18n import Language, label
 from orchestration.settings import Settings
 
@@ -26,11 +28,44 @@ log = logging.getLogger("cofre.dashboard")
 
 SETTINGS_KEY = "cofre_settings"
 LANGUAGE_KEY = "cofre_language"
-FILTER_KEYS = ("filter_period", "filter_state", "filter_category")
+FILTERS = ("period", "state", "category")
 DEFAULT_PERIOD = timedelta(days=365)
 """The period a first visit shows, ending at the newest order."""
-"""Widget keys of the sidebar filters: the same on every page, and kept for the session, so a choice
-follows the user from page to page."""
+WHOLE_TABLE_ROWS = 31
+"""Tables up to this many rows (the 27 states, a year of months, the last 30 runs) are shown whole; longer
+ones scroll."""
+_DATE_FORMAT = {"pt": "DD/MM/YYYY", "en": "MM/DD/YYYY"}
+
+
+def filter_key(name: str, language: Language) -> str:
+    """The widget key of a sidebar filter in one language.
+
+    The choice itself lives under a stable key (`choice_key`) as a stable value (a state code, an English
+    category key, dates), never a shown label, so it follows the user from page to page and across a
+    language switch. Each language draws its own widget (the browser keeps a widget's shown text while its
+    key lives, so a widget shared by both languages would keep showing the other language's label); the
+    widget starts from the stored choice and writes every change back to it."""
+    return f"filter_{name}_{language}"
+
+
+ALL = "*"
+"""The option "all" of the state and category filters (None would read as "nothing chosen yet")."""
+
+
+def choice_key(name: str) -> str:
+    return f"cofre_choice_{name}"
+
+
+def _remember(name: str, key: str) -> None:
+    st.session_state[choice_key(name)] = st.session_state[key]
+
+
+def _widget_key(name: str, language: Language, choice: Any) -> str:
+    """The filter's widget key for `language`, holding the stored `choice` before the widget is drawn."""
+    key = filter_key(name, language)
+    st.session_state[choice_key(name)] = choice
+    st.session_state[key] = choice  # always: the browser shows what session state says
+    return key
 
 
 @dataclass(frozen=True)
@@ -94,22 +129,36 @@ def run_page(
         st.error(ctx.t("page_error", kind=type(error).__name__), icon=":material/error:")
 
 
+def data_bounds(ctx: PageContext) -> tuple[Any, Any]:
+    """The first and last purchase dates of the published orders (None, None when there is none)."""
+    bounds = ctx.reader.frame(queries.DATE_BOUNDS).iloc[0]
+    return _as_date(bounds["first_day"]), _as_date(bounds["last_day"])
+
+
 def sidebar_filters(
     ctx: PageContext, *, period: bool = True, state: bool = True, category: bool = True
 ) -> Filters:
     """Draw the filters this page uses in the sidebar and return the choices."""
-    bounds = ctx.reader.frame(queries.DATE_BOUNDS).iloc[0]
-    first, last = _as_date(bounds["first_day"]), _as_date(bounds["last_day"])
+    first, last = data_bounds(ctx)
     start, end = first, last
+    lang = ctx.language
     st.sidebar.header(ctx.t("filters"))
     if period and first is not None and last is not None:
-        kept = st.session_state.get(FILTER_KEYS[0])
-        if not (isinstance(kept, tuple) and kept and all(first <= day <= last for day in kept)):
+        kept = st.session_state.get(choice_key("period"))
+        if not (isinstance(kept, tuple | list) and kept and all(first <= day <= last for day in kept)):
             # First visit, or a publish moved the bounds: the last 12 months of data, so the overview
             # opens with a comparison against the 12 months before.
-            st.session_state[FILTER_KEYS[0]] = (max(first, last - DEFAULT_PERIOD + timedelta(days=1)), last)
+            kept = (max(first, last - DEFAULT_PERIOD + timedelta(days=1)), last)
+        key = _widget_key("period", lang, tuple(kept))
         chosen = st.sidebar.date_input(
-            ctx.t("period"), min_value=first, max_value=last, key=FILTER_KEYS[0], persist_state="session"
+            ctx.t("period"),
+            min_value=first,
+            max_value=last,
+            format=_DATE_FORMAT[lang],
+            key=key,
+            on_change=_remember,
+            persist_state="session",
+            args=("period", key),
         )
         if isinstance(chosen, tuple | list) and len(chosen) == 2:  # one date while the user is choosing
             start, end = chosen[0], chosen[1]
@@ -117,26 +166,65 @@ def sidebar_filters(
     if state:
         states = ctx.reader.frame(queries.STATES)
         names = dict(zip(states["state_code"], states["state_name"], strict=True))
+        kept = st.session_state.get(choice_key("state"))
+        key = _widget_key("state", lang, kept if kept in names else ALL)
         chosen_state = st.sidebar.selectbox(
             ctx.t("state"),
-            [None, *names],
-            format_func=lambda code: ctx.t("all") if code is None else f"{code} · {names[code]}",
-            key=FILTER_KEYS[1],
+            [ALL, *names],
+            format_func=lambda code: ctx.t("all") if code == ALL else f"{code} · {names[code]}",
+            placeholder=ctx.t("choose"),
+            key=key,
+            on_change=_remember,
             persist_state="session",
+            args=("state", key),
         )
     chosen_category = None
     if category:
         categories = ctx.reader.frame(queries.CATEGORIES)
-        shown = "category_name_pt" if ctx.language == "pt" else "category_name_en"
-        names = dict(zip(categories["category_name_en"], categories[shown], strict=True))
+        keys = categories["category_name_en"].tolist()
+        kept = st.session_state.get(choice_key("category"))
+        key = _widget_key("category", lang, kept if kept in keys else ALL)
         chosen_category = st.sidebar.selectbox(
             ctx.t("category"),
-            [None, *names],
-            format_func=lambda key: ctx.t("all") if key is None else names[key],
-            key=FILTER_KEYS[2],
+            [ALL, *keys],
+            format_func=lambda code: ctx.t("all") if code == ALL else category_name(code, lang),
+            placeholder=ctx.t("choose"),
+            key=key,
+            on_change=_remember,
             persist_state="session",
+            args=("category", key),
         )
-    return Filters(start or date.today(), end or date.today(), chosen_state, chosen_category)
+    return Filters(
+        start or date.today(),
+        end or date.today(),
+        None if chosen_state in (ALL, None) else chosen_state,
+        None if chosen_category in (ALL, None) else chosen_category,
+    )
+
+
+def show_table(
+    ctx: PageContext,
+    frame: pd.DataFrame,
+    columns: dict[str, tuple[str, Kind]],
+    download_name: str | None = None,
+) -> pd.DataFrame:
+    """Show `frame` as a table: `columns` maps each column to (label key, kind). Values are formatted for
+    the language (missing ones as "—"), headers translated through the column configuration while the data
+    keeps its stable column names. With `download_name`, a CSV of the same columns with translated headers
+    and the raw values (what a spreadsheet computes with). Returns the shown (formatted) frame."""
+    kinds = {column: kind for column, (_, kind) in columns.items()}
+    labels = {column: ctx.t(key) for column, (key, _) in columns.items()}
+    shown = formatted(frame, kinds, ctx.language)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        height="content" if len(shown) <= WHOLE_TABLE_ROWS else "auto",
+        column_config=table_config(kinds, labels),
+    )
+    if download_name:
+        download(ctx, frame[list(columns)].rename(columns=labels), download_name)
+    return shown
 
 
 def download(ctx: PageContext, frame: pd.DataFrame, name: str) -> None:

@@ -104,6 +104,35 @@ from items
 cross join orders
 """
 
+# GMV and orders by purchase month (a month with no order has no row: the page puts the gap back).
+MONTHLY_GMV = f"""
+with {_FILTERED_ORDERS},
+items as (
+    select order_id, sum(item_total) as gmv
+    from filtered_items
+    group by order_id
+)
+select
+    cast(date_trunc('month', o.purchase_date) as date) as month,
+    count(*) as orders,
+    coalesce(sum(i.gmv), 0) as gmv
+from filtered_orders as fo
+inner join marts.fct_orders as o on o.order_id = fo.order_id
+left join items as i on i.order_id = fo.order_id
+group by cast(date_trunc('month', o.purchase_date) as date)
+order by month
+"""
+
+# Orders by purchase month over the whole history, no filter: what a complete month looks like.
+MONTHLY_ORDERS_ALL = """
+select
+    cast(date_trunc('month', purchase_date) as date) as month,
+    count(*) as orders
+from marts.fct_orders
+group by cast(date_trunc('month', purchase_date) as date)
+order by month
+"""
+
 # ---- sales: nominal vs constant BRL (gold, deflated by IPCA in Spark) ---------------------------------
 
 SALES_MONTHLY = """
@@ -137,6 +166,10 @@ group by category_name_en, category_name_pt
 order by revenue desc
 """
 
+MIN_PAIR_ORDERS = 3
+"""A pair of categories is shown as bought together only when it was, in at least this many orders (minimum
+support), and more often than chance (lift > 1)."""
+
 CATEGORY_COOCCURRENCE = """
 select
     category_a,
@@ -145,8 +178,10 @@ select
     support,
     lift
 from gold.category_cooccurrence
-where :category is null or category_a = :category or category_b = :category
-order by orders_together desc, lift desc
+where (:category is null or category_a = :category or category_b = :category)
+    and orders_together >= :min_orders
+    and lift > 1
+order by lift desc, orders_together desc
 limit 25
 """
 
@@ -185,7 +220,8 @@ select
     shipments,
     median_days,
     p90_days,
-    late_share
+    late_share,
+    avg_days as mean_days
 from gold.delivery_routes
 where :state is null or seller_state = :state or customer_state = :state
 order by shipments desc
@@ -252,6 +288,7 @@ select
     temp_c,
     feels_like_c,
     humidity_pct,
+    weather_main,
     weather_description,
     origin
 from marts.fct_weather_current

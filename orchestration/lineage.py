@@ -331,7 +331,7 @@ def step_parts(step: str, settings: Settings, result: StepResult | None) -> list
             )
         ]
     if step == "gold":
-        from orchestration.gold.spark import GOLD_JOBS
+        from spark_jobs.contract import GOLD_JOBS
 
         rows = _counts(result, "gold_lake")
         parts = []
@@ -379,7 +379,7 @@ def step_parts(step: str, settings: Settings, result: StepResult | None) -> list
 
 
 def _gold_jobs() -> tuple[str, ...]:
-    from orchestration.gold.spark import GOLD_JOBS
+    from spark_jobs.contract import GOLD_JOBS
 
     return GOLD_JOBS
 

@@ -80,7 +80,8 @@ def open_cofre_state(settings: Settings, *, actor: str, create: bool = False) ->
 
 
 def open_vault(settings: Settings, *, actor: str = "cli") -> Vault:
-    """The vault of these settings, without an audit trail attached (listing names, tests)."""
+    """The vault of these settings; like every vault cofre opens, its reads are `secret.read` events of
+    `actor` (the trail is attached by open_state)."""
     return open_cofre_state(settings, actor=actor).vault
 
 

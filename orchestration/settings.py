@@ -178,3 +178,15 @@ class Settings(BaseSettings):
     @property
     def runs_dir(self) -> Path:
         return self.home / "runs"
+
+    @property
+    def tmp_dir(self) -> Path:
+        """Scratch space of running processes, each under a name carrying its pid, so that what a killed
+        run leaves is found and removed at the next start (orchestration.leftovers)."""
+        return self.home / "tmp"
+
+    @property
+    def spark_local_dir(self) -> Path:
+        """Spark's scratch space (`spark.local.dir`: shuffle and block-manager files) for the Spark this
+        process starts: under the state directory, never /tmp, named by this process's pid."""
+        return self.tmp_dir / f"spark-{os.getpid()}"

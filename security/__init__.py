@@ -8,7 +8,7 @@ from security.anchor import StateAnchor
 from security.audit import AuditReport, AuditTrail, default_actor
 from security.bootstrap import ensure_embedded_secrets
 from security.child_env import child_environment, forget_master_key
-from security.credentials import dbt_env, postgres_connect_kwargs, s3_client_kwargs, spark_conf, spark_env
+from security.credentials import dbt_env, postgres_connect_kwargs, spark_conf, spark_env
 from security.errors import (
     AuditTampered,
     ChildEnvironmentError,
@@ -79,7 +79,6 @@ __all__ = [
     "postgres_connect_kwargs",
     "redact",
     "restrict_umask",
-    "s3_client_kwargs",
     "spark_conf",
     "spark_env",
 ]

@@ -178,15 +178,3 @@ def postgres_connect_kwargs(
     if password is not None:
         kwargs["password"] = password
     return kwargs
-
-
-def s3_client_kwargs(vault: Vault, *, endpoint: str, region: str = "us-east-1") -> dict[str, Any]:
-    """Keyword arguments for `minio.Minio`: TLS on unless the endpoint is on this machine."""
-    netloc, secure = _endpoint(endpoint)
-    return {
-        "endpoint": netloc,
-        "access_key": vault.get(LAKE_ACCESS_KEY),
-        "secret_key": vault.get(LAKE_SECRET_KEY),
-        "secure": secure,
-        "region": region,
-    }

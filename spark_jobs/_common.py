@@ -12,8 +12,10 @@ by spark-submit on a cluster where the rest of cofre is not installed.
 from __future__ import annotations
 
 import argparse
+import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -45,11 +47,37 @@ class GoldOutputError(ValueError):
     """A gold table would be written with a personal-data column or an unknown partition column."""
 
 
+SHARED_SILVER = ("orders", "order_items", "customers", "products", "product_categories", "sellers")
+"""Silver tables that two or more gold jobs read: `share_silver` caches them for a run of several jobs."""
+_shared: dict[tuple[int, str, str], DataFrame] = {}
+
+
 def read_silver(spark: SparkSession, silver_uri: str, table: str) -> DataFrame:
-    """One masked silver table from the lake."""
+    """One masked silver table from the lake (the cached one while `share_silver` holds it)."""
     if table not in LAKE_TABLES:
         raise ValueError(f"{table!r} is not a silver table; silver tables are {', '.join(LAKE_TABLES)}")
-    return spark.read.parquet(f"{silver_uri.rstrip('/')}/{table}")
+    uri = f"{silver_uri.rstrip('/')}/{table}"
+    shared = _shared.get((id(spark), silver_uri.rstrip("/"), table))
+    return shared if shared is not None else spark.read.parquet(uri)
+
+
+@contextmanager
+def share_silver(
+    spark: SparkSession, silver_uri: str, tables: Sequence[str] = SHARED_SILVER
+) -> Iterator[None]:
+    """Within the block, jobs on this session read `tables` from one in-memory cache: each is read from
+    the lake and decoded once (by the first job that uses it), not once per job. Released afterwards."""
+    base = silver_uri.rstrip("/")
+    keys = [(id(spark), base, table) for table in tables]
+    for key in keys:
+        _shared[key] = spark.read.parquet(f"{base}/{key[2]}").cache()
+    try:
+        yield
+    finally:
+        for key in keys:
+            df = _shared.pop(key, None)
+            if df is not None:
+                df.unpersist()
 
 
 def day(column: str) -> Column:
@@ -94,8 +122,9 @@ def write_gold(
     target = f"{base}/{table}"
     trash = f"{base}/{TRASH_DIR}/{table}-{run}"
 
-    # one file per partition value; repartition (not coalesce) keeps the work before it parallel
-    laid_out = df.repartition(*[F.col(c) for c in partition_by]) if partition_by else df.repartition(1)
+    # one file per partition value (a shuffle by the partition columns); an unpartitioned table is one
+    # file: coalesce(1) adds no shuffle (gold tables are small aggregates, their last stage is tiny)
+    laid_out = df.repartition(*[F.col(c) for c in partition_by]) if partition_by else df.coalesce(1)
     writer = laid_out.sortWithinPartitions(*partition_by, *order_by).write.mode("error")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
@@ -146,7 +175,10 @@ def main(
         add_options(parser)
     args = vars(parser.parse_args())
     silver, gold = args.pop("silver"), args.pop("gold")
-    spark = SparkSession.builder.appName(f"cofre-{job.__module__.rsplit('.', 1)[-1]}").getOrCreate()
+    name = job.__module__.rsplit(".", 1)[-1]
+    if name == "__main__":  # run as spark-submit's script: name the application after the file
+        name = sys.argv[0].rsplit("/", 1)[-1].removesuffix(".py")
+    spark = SparkSession.builder.appName(f"cofre-{name}").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     try:
         outputs = job(spark, silver, gold, **{k: v for k, v in args.items() if v is not None})

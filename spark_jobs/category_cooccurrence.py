@@ -30,9 +30,11 @@ def category_cooccurrence(spark: SparkSession, silver_uri: str, min_orders: int 
         .where(F.col("category").isNotNull() & (F.col("category") != UNKNOWN))
         .select("order_id", "category")
         .distinct()
-        .cache()
+        .cache()  # read four times: both sides of the self-join, the counts per category, N
     )
-    total = baskets.select("order_id").distinct().count()
+    # N stays in Spark (a one-row aggregate joined to every pair), not collected to the driver
+    total = F.col("orders_total")
+    totals = baskets.agg(F.countDistinct("order_id").cast("long").alias("orders_total"))
     per_category = baskets.groupBy("category").agg(F.count(F.lit(1)).alias("n"))
     a, b = baskets.alias("a"), baskets.alias("b")
     pairs = (
@@ -47,17 +49,18 @@ def category_cooccurrence(spark: SparkSession, silver_uri: str, min_orders: int 
     return (
         pairs.join(F.broadcast(na), "category_a")
         .join(F.broadcast(nb), "category_b")
+        .crossJoin(F.broadcast(totals))
         .select(
             "category_a",
             "category_b",
             together.cast("long").alias("orders_together"),
             F.col("n_a").cast("long").alias("orders_a"),
             F.col("n_b").cast("long").alias("orders_b"),
-            F.lit(total).cast("long").alias("orders_total"),
-            F.round(together / F.lit(total), 6).alias("support"),
+            total.alias("orders_total"),
+            F.round(together / total, 6).alias("support"),
             F.round(together / F.col("n_a"), 6).alias("confidence_a_to_b"),
             F.round(together / F.col("n_b"), 6).alias("confidence_b_to_a"),
-            F.round(together * F.lit(total) / (F.col("n_a") * F.col("n_b")), 6).alias("lift"),
+            F.round(together * total / (F.col("n_a") * F.col("n_b")), 6).alias("lift"),
         )
     )
 

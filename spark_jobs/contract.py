@@ -20,3 +20,11 @@ IPCA_TABLE = "ipca"
 """The public IPCA series (BCB, not personal data), exported beside silver to deflate revenue."""
 LAKE_TABLES = (*SILVER_TABLES, IPCA_TABLE)
 """Every table a gold job may read from the lake's silver layer."""
+GOLD_JOBS = (
+    "sales_daily",
+    "seller_scorecard",
+    "customer_cohorts",
+    "delivery_routes",
+    "category_cooccurrence",
+)
+"""Every gold job, in the order they are built (each is spark_jobs/<name>.py with a `run()`)."""

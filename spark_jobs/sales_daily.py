@@ -47,8 +47,19 @@ def deflators(spark: SparkSession, silver_uri: str, base_month: str) -> DataFram
     base = date.fromisoformat(base_month)
     if base not in levels:
         raise ValueError(f"the IPCA series in silver has no month {base_month}: choose another base month")
-    rows = [(month, round(levels[base] / level, 10)) for month, level in levels.items()]
-    return spark.createDataFrame(rows, "month_start date, deflator_to_base double")
+    # built from literals in the JVM (no Python worker: none sees the driver JVM's environment)
+    rows = [
+        F.struct(F.lit(month).alias("month_start"), F.lit(round(levels[base] / level, 10)).alias("d"))
+        for month, level in levels.items()
+    ]
+    return (
+        spark.range(1)
+        .select(F.inline(F.array(*rows)))
+        .select(
+            F.col("month_start").cast("date").alias("month_start"),
+            F.col("d").cast("double").alias("deflator_to_base"),
+        )
+    )
 
 
 def category_names(spark: SparkSession, silver_uri: str) -> DataFrame:

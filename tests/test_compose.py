@@ -321,7 +321,12 @@ def test_cofre_image_installs_the_locked_project_with_the_celery_provider() -> N
     assert "asyncpg" in packages, "Airflow 3 on PostgreSQL also opens its metadata database with asyncpg"
 
 
+JARS_LOCK = ROOT / "docker" / "spark" / "jars.lock"
+
+
 def test_spark_image_carries_hadoop_aws_of_its_own_hadoop() -> None:
+    """The Spark image installs the jars of docker/spark/jars.lock (checked by SHA-256): hadoop-aws of
+    exactly the Hadoop of pyspark's own jars, and the AWS SDK v2 bundle it was built with."""
     dockerfile = SPARK_DOCKERFILE.read_text()
     args = dict(re.findall(r"^ARG (\w+)=(\S+)", dockerfile, flags=re.M))
     (base,) = re.findall(r"^FROM apache/spark:(\d+\.\d+\.\d+)-", dockerfile, flags=re.M)
@@ -332,27 +337,33 @@ def test_spark_image_carries_hadoop_aws_of_its_own_hadoop() -> None:
     (hadoop_jar,) = jars.glob("hadoop-client-api-*.jar")
     hadoop = hadoop_jar.name.removeprefix("hadoop-client-api-").removesuffix(".jar")
     assert args["HADOOP_VERSION"] == hadoop == HADOOP_AWS_PACKAGE.rsplit(":", 1)[1]
-    assert re.fullmatch(r"2\.\d+\.\d+", args["AWS_SDK_V2_VERSION"]), "hadoop-aws 3.4+ uses AWS SDK v2"
-    for name in ("HADOOP_AWS_SHA1", "AWS_SDK_V2_BUNDLE_SHA1", "ANALYTICS_ACCELERATOR_SHA1"):
-        assert re.fullmatch(r"[0-9a-f]{40}", args[name]), name
-    assert dockerfile.count("sha1sum -c") == 1 and dockerfile.count("fetch ") == 3
+    lock = dict(
+        line.split()
+        for line in JARS_LOCK.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    assert len(lock) == 3 and all(re.fullmatch(r"[0-9a-f]{64}", d) for d in lock.values()), lock
+    names = {path.rsplit("/", 1)[-1] for path in lock}
+    assert f"hadoop-aws-{hadoop}.jar" in names
+    assert any(re.fullmatch(r"bundle-2\.\d+\.\d+\.jar", n) for n in names), "hadoop-aws 3.4+ uses AWS SDK v2"
+    assert any(n.startswith("analyticsaccelerator-s3-") for n in names)
+    assert (
+        "COPY jars.lock fetch_jars.py" in dockerfile
+        and "python3 /tmp/cofre-jars/fetch_jars.py /tmp/cofre-jars/jars.lock /opt/spark/jars" in dockerfile
+    )
     assert "hadoop-client-api-${HADOOP_VERSION}.jar" in dockerfile, "the build checks the image's Hadoop"
     assert services()["spark-worker"]["command"][-1] == "spark://spark-master:7077"
 
 
 def test_the_gold_step_submits_to_the_cluster_with_the_same_s3a_jars() -> None:
     """COFRE_SPARK_MASTER points the gold step at the cluster; its driver (in the cofre image) carries the
-    very S3A jars of the Spark image, and the executors get the lake's key pair from the worker's env."""
-    jar_args = ("HADOOP_VERSION", "AWS_SDK_V2_VERSION", "ANALYTICS_ACCELERATOR_VERSION")
-    jar_args += ("HADOOP_AWS_SHA1", "AWS_SDK_V2_BUNDLE_SHA1", "ANALYTICS_ACCELERATOR_SHA1")
-
-    def args(path: Path) -> dict[str, str]:
-        found = re.findall(r"^ARG (\w+)=(\S+)", path.read_text(), flags=re.M)
-        return {name: value for name, value in found if name in jar_args}
-
-    cofre_dockerfile = ROOT / "docker/cofre/Dockerfile"
-    assert args(cofre_dockerfile) == args(SPARK_DOCKERFILE) and len(args(SPARK_DOCKERFILE)) == len(jar_args)
-    assert "site-packages/pyspark/jars" in cofre_dockerfile.read_text()
+    very S3A jars of the Spark image (one list: jars.lock, also `make install`'s), and the executors get
+    the lake's key pair from the worker's env."""
+    cofre_dockerfile = (ROOT / "docker/cofre/Dockerfile").read_text()
+    assert "COPY docker/spark/jars.lock docker/spark/fetch_jars.py" in cofre_dockerfile
+    assert "site-packages/pyspark/jars" in cofre_dockerfile
+    assert "fetch_jars.py $(JARS_LOCK)" in (ROOT / "Makefile").read_text()
+    assert "JARS_LOCK := docker/spark/jars.lock" in (ROOT / "Makefile").read_text()
     assert environment(services()["airflow-worker"])["COFRE_SPARK_MASTER"] == "spark://spark-master:7077"
     worker = environment(services()["spark-worker"])
     assert worker["AWS_ACCESS_KEY_ID"].startswith("${COFRE_STACK_MINIO_USER:?")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.page import PageContext, download, run_page, sidebar_filters
+from dashboard.formatting import month
+from dashboard.i18n import value_label
+from dashboard.page import PageContext, run_page, show_table, sidebar_filters
 
 
 def render(ctx: PageContext) -> None:
@@ -16,40 +18,42 @@ def render(ctx: PageContext) -> None:
     if cohorts.empty:
         st.info(ctx.t("no_rows"))
     else:
+        # Month 0 is every cohort's first purchase (retention 1.0): colouring it would flatten the scale,
+        # so the heatmap starts at month 1.
+        later = cohorts[cohorts["months_since_first"] >= 1].assign(
+            cohort=lambda f: [month(m, ctx.language) for m in f["cohort_month"]]
+        )
+        st.caption(ctx.t("cohorts_note"))
         st.altair_chart(
             charts.heatmap(
-                cohorts,
+                later,
                 "months_since_first",
-                "cohort_month",
+                "cohort",
                 "retention_rate",
                 (ctx.t("months_since_first"), ctx.t("cohort_month"), ctx.t("retention")),
+                ctx.language,
                 scheme="greens",
+                value_format=".1%",
+                y_order=[month(m, ctx.language) for m in sorted(set(later["cohort_month"]))],
             ),
             width="stretch",
         )
     st.subheader(ctx.t("rfm_segments"))
     st.caption(ctx.t("rfm_note"))
     segments = ctx.reader.frame(queries.RFM_SEGMENTS)
-    table = segments.rename(
-        columns={
-            "segment": ctx.t("segment"),
-            "customers": ctx.t("customers"),
-            "recency_days": ctx.t("recency_days"),
-            "frequency": ctx.t("frequency"),
-            "monetary": ctx.t("monetary"),
-        }
-    )
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            ctx.t("recency_days"): st.column_config.NumberColumn(format="%.0f"),
-            ctx.t("frequency"): st.column_config.NumberColumn(format="%.2f"),
-            ctx.t("monetary"): st.column_config.NumberColumn(format="%.2f"),
+    segments["segment"] = [value_label("segment", s, ctx.language) for s in segments["segment"]]
+    show_table(
+        ctx,
+        segments,
+        {
+            "segment": ("segment", "text"),
+            "customers": ("customers", "int"),
+            "recency_days": ("recency_days", "int"),
+            "frequency": ("frequency", "dec2"),
+            "monetary": ("monetary", "money"),
         },
+        "rfm_segments",
     )
-    download(ctx, table, "rfm_segments")
 
 
 run_page("page_customers", render, needs=("marts", "gold"))

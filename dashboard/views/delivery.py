@@ -5,7 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.page import PageContext, download, run_page, sidebar_filters
+from dashboard.page import PageContext, run_page, show_table, sidebar_filters
+
+# Routes with fewer shipments are left out of the colours (a median of two parcels is noise that would set
+# the colour scale); the table below keeps every route.
+MIN_ROUTE_SHIPMENTS = 20
 
 
 def render(ctx: PageContext) -> None:
@@ -16,37 +20,36 @@ def render(ctx: PageContext) -> None:
         return
     st.caption(ctx.t("delivery_note"))
     st.subheader(ctx.t("routes_heatmap"))
+    st.caption(ctx.t("routes_heatmap_note", shipments=MIN_ROUTE_SHIPMENTS))
+    busy = routes.assign(
+        median_days=routes["median_days"].where(routes["shipments"] >= MIN_ROUTE_SHIPMENTS)
+    ).dropna(subset=["median_days"])
     st.altair_chart(
         charts.heatmap(
-            routes,
+            busy,
             "customer_state",
             "seller_state",
             "median_days",
             (ctx.t("customer_state"), ctx.t("seller_state"), ctx.t("median_days")),
+            ctx.language,
+            value_format=",.0f",
         ),
         width="stretch",
     )
-    table = routes.rename(
-        columns={
-            "seller_state": ctx.t("seller_state"),
-            "customer_state": ctx.t("customer_state"),
-            "shipments": ctx.t("shipments"),
-            "median_days": ctx.t("median_days"),
-            "p90_days": ctx.t("p90_days"),
-            "late_share": ctx.t("late_share"),
-        }
-    )
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            ctx.t("median_days"): st.column_config.NumberColumn(format="%.1f"),
-            ctx.t("p90_days"): st.column_config.NumberColumn(format="%.1f"),
-            ctx.t("late_share"): st.column_config.NumberColumn(format="percent"),
+    show_table(
+        ctx,
+        routes,
+        {
+            "seller_state": ("seller_state", "text"),
+            "customer_state": ("customer_state", "text"),
+            "shipments": ("shipments", "int"),
+            "median_days": ("median_days", "dec1"),
+            "mean_days": ("mean_days", "dec1"),
+            "p90_days": ("p90_days", "dec1"),
+            "late_share": ("late_share", "percent"),
         },
+        "delivery_routes",
     )
-    download(ctx, table, "delivery_routes")
 
 
 run_page("page_delivery", render, needs=("marts", "gold"))

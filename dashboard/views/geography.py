@@ -1,12 +1,13 @@
-"""Geography: revenue, orders, customers and delivery by customer state and region, drawn as a tile grid
-of the states (no map tiles from the internet)."""
+"""Geography: revenue, orders, customers and delivery by customer state and region."""
 
 from __future__ import annotations
 
+import altair as alt
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.page import PageContext, download, run_page, sidebar_filters
+from dashboard.i18n import value_label
+from dashboard.page import PageContext, run_page, show_table, sidebar_filters
 
 
 def render(ctx: PageContext) -> None:
@@ -15,46 +16,43 @@ def render(ctx: PageContext) -> None:
     if not states["orders"].sum():
         st.info(ctx.t("no_rows"))
         return
-    table = states.rename(
-        columns={
-            "state_code": ctx.t("state"),
-            "state_name": ctx.t("state_name"),
-            "region": ctx.t("region"),
-            "orders": ctx.t("orders"),
-            "revenue": ctx.t("revenue"),
-            "customers": ctx.t("customers"),
-            "delivery_days": ctx.t("delivery_days"),
-            "late_share": ctx.t("late_share"),
-        }
-    )
+    states["region"] = [value_label("region", r, ctx.language) for r in states["region"]]
+    tooltip = [
+        alt.Tooltip("state_code:N", title=ctx.t("state")),
+        alt.Tooltip("state_name:N", title=ctx.t("state_name")),
+        alt.Tooltip("region:N", title=ctx.t("region")),
+        alt.Tooltip("revenue:Q", title=ctx.t("revenue"), format=charts.MONEY),
+        alt.Tooltip("orders:Q", title=ctx.t("orders"), format=",d"),
+        alt.Tooltip("late_share:Q", title=ctx.t("late_share"), format=charts.SHARE),
+    ]
     grid, regions = st.columns([3, 2])
     with grid:
         st.subheader(ctx.t("state_grid"))
         st.altair_chart(
-            charts.state_grid(
-                states,
-                "revenue",
-                ctx.t("revenue"),
-                ["state_code", "state_name", "region", "revenue", "orders"],
-            )
+            charts.state_map(states, "revenue", ctx.t("revenue"), tooltip, ctx.language), width="stretch"
         )
     with regions:
         st.subheader(ctx.t("by_region"))
         by_region = states.groupby("region", as_index=False)[["revenue", "orders"]].sum()
         st.altair_chart(
-            charts.bars(by_region, "region", "revenue", ctx.t("region"), ctx.t("revenue")), width="stretch"
+            charts.bars(by_region, "region", "revenue", ctx.t("region"), ctx.t("revenue"), ctx.language),
+            width="stretch",
         )
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            ctx.t("revenue"): st.column_config.NumberColumn(format="%.2f"),
-            ctx.t("delivery_days"): st.column_config.NumberColumn(format="%.1f"),
-            ctx.t("late_share"): st.column_config.NumberColumn(format="percent"),
+    show_table(
+        ctx,
+        states,
+        {
+            "state_code": ("state", "text"),
+            "state_name": ("state_name", "text"),
+            "region": ("region", "text"),
+            "orders": ("orders", "int"),
+            "revenue": ("revenue", "money"),
+            "customers": ("customers", "int"),
+            "delivery_days": ("delivery_days", "dec1"),
+            "late_share": ("late_share", "percent"),
         },
+        "states",
     )
-    download(ctx, table, "states")
 
 
 run_page("page_geography", render)

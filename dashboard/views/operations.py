@@ -11,8 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.i18n import number
-from dashboard.page import PageContext, download, run_page
+from dashboard.formatting import day, number, stamp
+from dashboard.i18n import value_label
+from dashboard.page import PageContext, run_page, show_table
 
 
 def render(ctx: PageContext) -> None:
@@ -32,15 +33,13 @@ def _status(ctx: PageContext) -> None:
     freshness.metric(
         ctx.t("last_success"),
         ctx.t("never") if last is None else ctx.t("age", age=age(datetime.now(UTC) - last, ctx)),
-        help=None if last is None else last.isoformat(timespec="seconds"),
+        help=None if last is None else stamp(last, ctx.language) + " UTC",
         border=True,
     )
     newest_order = None
     if ctx.reader.available("marts"):
         newest_order = ctx.reader.frame(queries.NEWEST_ORDER)["newest_order"].iloc[0]
-    newest.metric(
-        ctx.t("newest_order"), "—" if pd.isna(newest_order) else str(newest_order)[:10], border=True
-    )
+    newest.metric(ctx.t("newest_order"), day(newest_order, ctx.language), border=True)
     with audit:
         st.markdown(f"**{ctx.t('audit_status')}**")
         checks = (
@@ -50,9 +49,10 @@ def _status(ctx: PageContext) -> None:
             st.info(ctx.t("audit_unknown"))
         else:
             check = checks.iloc[0]
-            checked_at = str(check["checked_at"])[:19]
+            checked_at = stamp(check["checked_at"], ctx.language)
             if bool(check["ok"]):
-                st.success(ctx.t("audit_ok", events=int(check["events"]), checked_at=checked_at))
+                events = number(int(check["events"]), ctx.language)
+                st.success(ctx.t("audit_ok", events=events, checked_at=checked_at))
             else:
                 st.error(ctx.t("audit_broken", checked_at=checked_at, reason=check["reason"]))
 
@@ -60,36 +60,45 @@ def _status(ctx: PageContext) -> None:
 def _runs(ctx: PageContext) -> None:
     runs = ctx.reader.frame(queries.RUNS)
     st.subheader(ctx.t("last_runs"))
-    table = runs.rename(
-        columns={
-            "run_id": ctx.t("run"),
-            "started_at": ctx.t("started_at"),
-            "run_status": ctx.t("run_status"),
-            "seconds": ctx.t("seconds"),
-            "steps": ctx.t("steps"),
-            "failed_step": ctx.t("failed_step"),
-        }
-    ).drop(columns=["finished_at"])
-    st.dataframe(table, hide_index=True, width="stretch")
-    download(ctx, table, "runs")
+    runs["status_shown"] = [value_label("status", v, ctx.language) for v in runs["run_status"]]
+    runs["failed_shown"] = [
+        None if v is None or pd.isna(v) else value_label("step", v, ctx.language) for v in runs["failed_step"]
+    ]
+    show_table(
+        ctx,
+        runs,
+        {
+            "run_id": ("run", "text"),
+            "started_at": ("started_at", "stamp"),
+            "finished_at": ("finished_at", "stamp"),
+            "status_shown": ("run_status", "text"),
+            "seconds": ("seconds", "dec1"),
+            "steps": ("steps", "int"),
+            "failed_shown": ("failed_step", "text"),
+        },
+        "runs",
+    )
     if runs.empty:
         return
     st.subheader(ctx.t("step_durations"))
     run_id = st.selectbox(ctx.t("run_steps_of"), runs["run_id"].tolist(), key="ops_run")
     steps = ctx.reader.frame(queries.RUN_STEPS, {"run_id": run_id})
-    st.altair_chart(charts.bars(steps, "step", "seconds", ctx.t("step"), ctx.t("seconds")), width="stretch")
-    st.dataframe(
-        steps.rename(
-            columns={
-                "step": ctx.t("step"),
-                "step_status": ctx.t("run_status"),
-                "seconds": ctx.t("seconds"),
-                "rows": ctx.t("rows"),
-                "error": ctx.t("error"),
-            }
-        ).drop(columns=["position"]),
-        hide_index=True,
+    steps["name"] = [value_label("step", v, ctx.language) for v in steps["step"]]
+    steps["status_shown"] = [value_label("status", v, ctx.language) for v in steps["step_status"]]
+    st.altair_chart(
+        charts.bars(steps, "name", "seconds", ctx.t("step"), ctx.t("seconds"), ctx.language, ",.1f"),
         width="stretch",
+    )
+    show_table(
+        ctx,
+        steps,
+        {
+            "name": ("step", "text"),
+            "status_shown": ("run_status", "text"),
+            "seconds": ("seconds", "dec1"),
+            "rows": ("rows", "int"),
+            "error": ("error", "text"),
+        },
     )
 
 
@@ -99,13 +108,22 @@ def _gates(ctx: PageContext) -> None:
     failures = [json.loads(text or "{}").get("failures") or [] for text in gates["details"]]
     table = pd.DataFrame(
         {
-            ctx.t("when"): gates["event_time"],
-            ctx.t("gate"): gates["target"],
-            ctx.t("outcome"): gates["outcome"],
-            ctx.t("failures"): ["; ".join(map(str, found)) for found in failures],
+            "when": gates["event_time"],
+            "gate": [value_label("gate", v, ctx.language) for v in gates["target"]],
+            "outcome": [value_label("status", v, ctx.language) for v in gates["outcome"]],
+            "failures": ["; ".join(map(str, found)) or None for found in failures],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    show_table(
+        ctx,
+        table,
+        {
+            "when": ("when", "stamp"),
+            "gate": ("gate", "text"),
+            "outcome": ("outcome", "text"),
+            "failures": ("failures", "text"),
+        },
+    )
 
 
 def age(delta: timedelta, ctx: PageContext) -> str:

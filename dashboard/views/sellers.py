@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import queries
-from dashboard.page import PageContext, download, run_page, sidebar_filters
+from dashboard.page import PageContext, run_page, show_table, sidebar_filters
 
 
 def render(ctx: PageContext) -> None:
@@ -15,33 +15,23 @@ def render(ctx: PageContext) -> None:
         st.info(ctx.t("no_rows"))
         return
     st.caption(ctx.t("sellers_note"))
-    table = sellers.rename(
-        columns={
-            "seller_id": ctx.t("seller"),
-            "seller_state": ctx.t("state"),
-            "revenue": ctx.t("revenue"),
-            "orders": ctx.t("orders"),
-            "items": ctx.t("items"),
-            "on_time_rate": ctx.t("on_time_rate"),
-            "avg_review": ctx.t("avg_review"),
-            "cancellation_rate": ctx.t("cancellation_rate"),
-            "best_rank": ctx.t("best_rank"),
-            "months": ctx.t("months"),
-        }
-    )
-    percent = st.column_config.NumberColumn(format="percent")
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            ctx.t("on_time_rate"): percent,
-            ctx.t("cancellation_rate"): percent,
-            ctx.t("avg_review"): st.column_config.NumberColumn(format="%.2f"),
-            ctx.t("revenue"): st.column_config.NumberColumn(format="%.2f"),
+    show_table(
+        ctx,
+        sellers,
+        {
+            "seller_id": ("seller", "text"),
+            "seller_state": ("state", "text"),
+            "revenue": ("revenue", "money"),
+            "orders": ("orders", "int"),
+            "items": ("items", "int"),
+            "on_time_rate": ("on_time_rate", "percent"),
+            "avg_review": ("avg_review", "dec2"),
+            "cancellation_rate": ("cancellation_rate", "percent"),
+            "best_rank": ("best_rank", "int"),
+            "months": ("months", "int"),
         },
+        "sellers",
     )
-    download(ctx, table, "sellers")
 
 
 run_page("page_sellers", render, needs=("marts", "gold"))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import queries
-from dashboard.page import PageContext, download, run_page, sidebar_filters
+from dashboard.i18n import value_label
+from dashboard.page import PageContext, run_page, show_table, sidebar_filters
 
 
 def render(ctx: PageContext) -> None:
@@ -21,20 +22,21 @@ def render(ctx: PageContext) -> None:
     if weather.empty:
         st.info(ctx.t("no_rows"))
         return
-    table = weather.rename(
-        columns={
-            "state_code": ctx.t("state"),
-            "city": ctx.t("city"),
-            "observed_at": ctx.t("observed_at"),
-            "temp_c": ctx.t("temperature"),
-            "feels_like_c": ctx.t("feels_like"),
-            "humidity_pct": ctx.t("humidity"),
-            "weather_description": ctx.t("conditions"),
-            "origin": ctx.t("origin"),
-        }
-    )
-    st.dataframe(table, hide_index=True, width="stretch")
-    download(ctx, table, "weather")
+    weather["conditions"] = [value_label("weather", w, ctx.language) for w in weather["weather_main"]]
+    weather["origin"] = [value_label("origin", o, ctx.language) for o in weather["origin"]]
+    columns: dict = {
+        "state_code": ("state", "text"),
+        "city": ("city", "text"),
+        "observed_at": ("observed_at", "stamp"),
+        "temp_c": ("temperature", "dec1"),
+        "feels_like_c": ("feels_like", "dec1"),
+        "humidity_pct": ("humidity", "int"),
+        "conditions": ("conditions", "text"),
+    }
+    if ctx.language == "pt":  # OpenWeather describes in Portuguese (lang=pt_br): shown only there
+        columns["weather_description"] = ("description", "text")
+    columns["origin"] = ("origin", "text")
+    show_table(ctx, weather, columns, "weather")
 
 
 run_page("page_weather", render)

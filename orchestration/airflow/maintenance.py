@@ -19,10 +19,12 @@ def run_lifecycle(*, run_id: str) -> dict[str, Any]:
     settings = load_settings()
     prepare_process(settings, log_file=False)
     from ingestion import lifecycle
+    from orchestration.lock import state_lock
     from orchestration.services import build_services
 
     services = build_services(settings, actor="airflow")
-    report = lifecycle.run(services.lake, older_than_days=settings.retention_days, audit=services.audit)
+    with state_lock(settings.home, "lifecycle (airflow)", run_id=run_id, wait=True):
+        report = lifecycle.run(services.lake, older_than_days=settings.retention_days, audit=services.audit)
     log.info("%s: moved %d load(s), %d objects", run_id, len(report.moves), report.objects)
     return {"moves": [asdict(m) for m in report.moves], "objects": report.objects, "bytes": report.bytes}
 
@@ -30,12 +32,15 @@ def run_lifecycle(*, run_id: str) -> dict[str, Any]:
 def rotate_vault_key(*, run_id: str) -> dict[str, Any]:
     """`cofre vault rotate`: re-encrypt every entry under a new key version, retire the old key, and
     record the outcome in the audit trail (a failure too, then raise)."""
+    from orchestration.lock import state_lock
     from orchestration.services import open_audited
     from security.errors import CofreSecurityError
 
-    vault, trail = open_audited(load_settings(), actor="airflow")
+    settings = load_settings()
+    vault, trail = open_audited(settings, actor="airflow")
     try:
-        report = vault.rotate(on_step=lambda step: log.info("rotation: %s", step.replace("_", " ")))
+        with state_lock(settings.home, "vault rotate (airflow)", run_id=run_id, wait=True):
+            report = vault.rotate(on_step=lambda step: log.info("rotation: %s", step.replace("_", " ")))
     except CofreSecurityError as error:
         trail.record(
             "vault.rotate",

@@ -1,16 +1,26 @@
-"""`cofre doctor`: checks that say, before a long run, what would make it fail and how to fix it."""
+"""`cofre doctor`: checks that say, before a long run, what would make it fail and how to fix it.
+
+`cofre run` runs the checks its steps need (`preflight`) before doing any work, so an unreachable
+warehouse or lake stops it at once with the check's message, not half-way with a library's traceback.
+"""
 
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from orchestration.settings import Settings
 from security.child_env import child_environment
+
+if TYPE_CHECKING:
+    from orchestration.graph import Step
 
 PACKAGES = (
     "dlt",
@@ -26,6 +36,8 @@ PACKAGES = (
     "pyarrow",
 )
 MIN_FREE_GB = 2.0
+SPARK_STEPS = ("gold",)
+"""Steps that start Spark, hence need Java."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,23 @@ def run_checks(settings: Settings) -> Iterator[Check]:
     yield _state_dir(settings)
     yield _disk(settings)
     yield _duckdb(settings) if settings.target == "duckdb" else _postgres(settings)
+    if settings.lake_location.startswith("s3://"):
+        yield _s3_endpoint(settings)
+
+
+def preflight(settings: Settings, steps: Iterable[Step]) -> list[Check]:
+    """The failed checks among those the run of `steps` needs: the state directory, the warehouse, the
+    lake's S3 endpoint, and Java if a step starts Spark."""
+    names = {step.name for step in steps}
+    checks = [
+        _state_dir(settings),
+        _duckdb(settings) if settings.target == "duckdb" else _postgres(settings),
+    ]
+    if settings.lake_location.startswith("s3://"):
+        checks.append(_s3_endpoint(settings))
+    if names & set(SPARK_STEPS) and settings.spark_master.startswith("local"):
+        checks.append(_java())
+    return [check for check in checks if not check.ok]
 
 
 def _java() -> Check:
@@ -117,3 +146,21 @@ def _postgres(settings: Settings) -> Check:
         first_line = str(error).strip().splitlines()[0]
         return Check("warehouse (postgres)", False, f"cannot reach {where}: {first_line}")
     return Check("warehouse (postgres)", True, where)
+
+
+def _s3_endpoint(settings: Settings) -> Check:
+    """The lake's S3 endpoint accepts connections (credentials are checked by the run itself)."""
+    if settings.s3_endpoint_url is None:
+        return Check("lake (s3)", True, f"{settings.lake_location} on AWS (COFRE_S3_ENDPOINT_URL unset)")
+    url = urlsplit(settings.s3_endpoint_url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=5).close()
+    except OSError as error:
+        return Check(
+            "lake (s3)",
+            False,
+            f"cannot reach {settings.s3_endpoint_url} ({error.strerror or error}); start the S3 server or "
+            "correct COFRE_S3_ENDPOINT_URL",
+        )
+    return Check("lake (s3)", True, f"{settings.lake_location} via {settings.s3_endpoint_url}")

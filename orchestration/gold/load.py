@@ -2,7 +2,10 @@
 
 DuckDB: `create or replace table gold.<t> as select * from read_parquet(...)`, all tables in one
 transaction. PostgreSQL: each table is copied into `gold.<t>__load` and swapped in by rename, all in one
-transaction. Either way a reader sees the previous gold or the new gold, never a mix.
+transaction. Either way a reader sees the previous gold or the new gold, never a mix. On an S3 lake the
+gold layer is a `Store`: each table is read with Arrow through the lake's filesystem (no local copy) and
+loaded the same way (DuckDB from the Arrow table, with the partition columns as text as `read_parquet`
+gives them).
 
 Reconciliation compares gold totals with the silver tables they were computed from, to the cent:
 revenue and items of `sales_daily` and `seller_scorecard`, orders and money of `customer_rfm`.
@@ -22,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
+from ingestion.lake import Store
 from orchestration.warehouse.schemas import GOLD_SCHEMA
 
 if TYPE_CHECKING:
@@ -54,23 +59,61 @@ def gold_tables(gold_dir: Path) -> dict[str, Path]:
     }
 
 
-def load_gold_duckdb(warehouse_path: Path, gold_dir: Path, *, reconcile_totals: bool = True) -> GoldLoad:
+def store_gold_tables(store: Store) -> dict[str, Store]:
+    """The published gold tables of an S3 gold layer (as `gold_tables`: staging and trash are not tables)."""
+    names = {
+        key.split("/", 1)[0]
+        for key in store.list()
+        if "/" in key and key.endswith(".parquet") and not key.startswith(("_", "."))
+    }
+    return {name: store.child(name) for name in sorted(names)}
+
+
+def gold_table_rows(gold: Path | Store) -> dict[str, int]:
+    """Rows per gold table, from the Parquet footers (no data read)."""
+    if isinstance(gold, Store):
+        counts = {}
+        for table, store in store_gold_tables(gold).items():
+            total = 0
+            for key in (k for k in store.list() if k.endswith(".parquet")):
+                with store.open(key) as handle:
+                    total += pq.ParquetFile(handle).metadata.num_rows
+            counts[table] = total
+        return counts
+    return {
+        table: sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("*.parquet"))
+        for table, folder in gold_tables(gold).items()
+    }
+
+
+def _tables(gold: Path | Store) -> dict[str, Path | Store]:
+    return dict(store_gold_tables(gold)) if isinstance(gold, Store) else dict(gold_tables(gold))
+
+
+def load_gold_duckdb(
+    warehouse_path: Path, gold_dir: Path | Store, *, reconcile_totals: bool = True
+) -> GoldLoad:
     import duckdb
 
     started = time.perf_counter()
-    tables = gold_tables(gold_dir)
+    tables = _tables(gold_dir)
     con = duckdb.connect(str(warehouse_path))
     try:
         con.execute("begin")
         con.execute(f"create schema if not exists {GOLD_SCHEMA}")
         rows = {}
         for table, folder in tables.items():
-            pattern = str(folder / "**" / "*.parquet").replace("'", "''")
-            con.execute(
-                f"create or replace table {GOLD_SCHEMA}.{table} as "
-                f"select * from read_parquet('{pattern}', hive_partitioning = true, "
-                "hive_types_autocast = false)"
-            )
+            if isinstance(folder, Store):
+                con.register("cofre_gold_arrow", _read_gold(folder))
+                con.execute(f"create or replace table {GOLD_SCHEMA}.{table} as from cofre_gold_arrow")
+                con.unregister("cofre_gold_arrow")
+            else:
+                pattern = str(folder / "**" / "*.parquet").replace("'", "''")
+                con.execute(
+                    f"create or replace table {GOLD_SCHEMA}.{table} as "
+                    f"select * from read_parquet('{pattern}', hive_partitioning = true, "
+                    "hive_types_autocast = false)"
+                )
             rows[table] = _count(con.execute(f"select count(*) from {GOLD_SCHEMA}.{table}").fetchone())
         con.execute("commit")
         checks = reconcile(lambda sql: con.execute(sql).fetchone(), set(tables)) if reconcile_totals else {}
@@ -79,9 +122,11 @@ def load_gold_duckdb(warehouse_path: Path, gold_dir: Path, *, reconcile_totals: 
     return GoldLoad("duckdb", round(time.perf_counter() - started, 3), rows, checks)
 
 
-def load_gold_postgres(con: PgConnection, gold_dir: Path, *, reconcile_totals: bool = True) -> GoldLoad:
+def load_gold_postgres(
+    con: PgConnection, gold_dir: Path | Store, *, reconcile_totals: bool = True
+) -> GoldLoad:
     started = time.perf_counter()
-    tables = gold_tables(gold_dir)
+    tables = _tables(gold_dir)
     rows = {}
     with con.cursor() as cursor:
         cursor.execute(f"create schema if not exists {GOLD_SCHEMA}")
@@ -107,9 +152,12 @@ def load_gold_postgres(con: PgConnection, gold_dir: Path, *, reconcile_totals: b
     return GoldLoad("postgres", round(time.perf_counter() - started, 3), rows, checks)
 
 
-def _read_gold(folder: Path) -> pa.Table:
+def _read_gold(folder: Path | Store) -> pa.Table:
     """A gold table with its hive partition columns as plain strings (as DuckDB loads them)."""
-    dataset = ds.dataset(folder, format="parquet", partitioning="hive")
+    if isinstance(folder, Store):
+        dataset = ds.dataset(folder.root, format="parquet", partitioning="hive", filesystem=folder.fs)
+    else:
+        dataset = ds.dataset(folder, format="parquet", partitioning="hive")
     table = dataset.to_table()
     for index, f in enumerate(table.schema):
         if pa.types.is_dictionary(f.type):
@@ -219,8 +267,10 @@ __all__ = [
     "GoldLoad",
     "ReconciliationError",
     "describe",
+    "gold_table_rows",
     "gold_tables",
     "load_gold_duckdb",
     "load_gold_postgres",
     "reconcile",
+    "store_gold_tables",
 ]

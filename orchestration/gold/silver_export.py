@@ -7,6 +7,8 @@ sees bronze or raw rows.
 
 Each table is written into a staging folder of the run and then swapped in by renames, so a reader sees
 the previous complete table or the new one; the export of a run is complete when `_export.json` names it.
+On an S3 lake (a `Store` instead of a folder) each table is its one object, written straight to its final
+key: an object appears whole when its upload completes (S3 has no rename; one object needs none).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingestion.lake import Store
 from orchestration.warehouse.schemas import SILVER_SCHEMA
 from spark_jobs.contract import IPCA_TABLE, SILVER_TABLES
 
@@ -56,16 +59,28 @@ def _queries(tables: tuple[str, ...]) -> dict[str, str]:
 
 def export_silver_duckdb(
     warehouse_path: Path,
-    silver_dir: Path,
+    silver_dir: Path | Store,
     *,
     run_id: str | None = None,
     tables: tuple[str, ...] = SILVER_TABLES,
 ) -> SilverExport:
-    """DuckDB: `COPY (select ...) TO '<staging>/<table>/part-0.parquet' (FORMAT parquet)` per table."""
+    """DuckDB: `COPY (select ...) TO '<staging>/<table>/part-0.parquet' (FORMAT parquet)` per table; to
+    an S3 store, Arrow batches of each query streamed into the table's object."""
     import duckdb
 
     started = time.perf_counter()
     run_id = run_id or uuid.uuid4().hex[:12]
+    if isinstance(silver_dir, Store):
+        con = duckdb.connect(str(warehouse_path), read_only=True)
+        try:
+            written = {
+                table: _write_object(silver_dir, table, reader.schema, reader)
+                for table, query in _queries(tables).items()
+                for reader in [con.execute(query).fetch_record_batch(_BATCH_ROWS)]
+            }
+        finally:
+            con.close()
+        return _publish_store(silver_dir, run_id, "duckdb", written, started)
     staging = _staging_dir(silver_dir, run_id)
     rows: dict[str, int] = {}
     con = duckdb.connect(str(warehouse_path), read_only=True)
@@ -81,28 +96,71 @@ def export_silver_duckdb(
 
 
 def export_silver_postgres(
-    con: PgConnection, silver_dir: Path, *, run_id: str | None = None, tables: tuple[str, ...] = SILVER_TABLES
+    con: PgConnection,
+    silver_dir: Path | Store,
+    *,
+    run_id: str | None = None,
+    tables: tuple[str, ...] = SILVER_TABLES,
 ) -> SilverExport:
     """PostgreSQL: stream each table with a server-side cursor into Arrow batches and a Parquet file,
     with the column types taken from the catalog (numeric(p, s) stays decimal, so sums stay exact)."""
     started = time.perf_counter()
     run_id = run_id or uuid.uuid4().hex[:12]
-    staging = _staging_dir(silver_dir, run_id)
+    staging = None if isinstance(silver_dir, Store) else _staging_dir(silver_dir, run_id)
     rows: dict[str, int] = {}
     for table, query in _queries(tables).items():
-        out = staging / table / PART
-        out.parent.mkdir(parents=True)
         schema = _pg_arrow_schema(con, "staging" if table == IPCA_TABLE else SILVER_SCHEMA, _pg_source(table))
         if table == IPCA_TABLE:
             schema = pa.schema([schema.field("month_start"), schema.field("ipca_pct")])
+        batches = _pg_batches(con, query, schema)
+        if isinstance(silver_dir, Store):
+            rows[table] = _write_object(silver_dir, table, schema, batches)
+            continue
+        assert staging is not None
+        out = staging / table / PART
+        out.parent.mkdir(parents=True)
         count = 0
         with pq.ParquetWriter(out, schema, compression="zstd") as writer:
-            for batch in _pg_batches(con, query, schema):
+            for batch in batches:
                 writer.write_table(batch)
                 count += batch.num_rows
         rows[table] = count
     con.rollback()  # read-only work: end the transaction the cursors opened
+    if isinstance(silver_dir, Store):
+        return _publish_store(silver_dir, run_id, "postgres", rows, started)
+    assert staging is not None
     return _publish(silver_dir, staging, run_id, "postgres", rows, started)
+
+
+def _write_object(store: Store, table: str, schema: pa.Schema, batches: Any) -> int:
+    """Stream Arrow batches (tables or record batches) into `<table>/part-0.parquet` of an S3 store: the
+    object replaces the previous one when its upload completes, never half-written."""
+    count = 0
+    with (
+        store.fs.open(store.path(f"{table}/{PART}"), "wb") as handle,
+        pq.ParquetWriter(handle, schema, compression="zstd") as writer,
+    ):
+        for batch in batches:
+            data = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch], schema)
+            writer.write_table(data)
+            count += data.num_rows
+    return count
+
+
+def _publish_store(
+    store: Store, run_id: str, target: str, rows: dict[str, int], started: float
+) -> SilverExport:
+    """Record the export of an S3 store in its manifest (the tables' objects are already in place)."""
+    export = SilverExport(
+        run_id=run_id,
+        target=target,
+        exported_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        seconds=round(time.perf_counter() - started, 3),
+        rows=rows,
+        location=store.url,
+    )
+    store.put(EXPORT_MANIFEST, json.dumps(asdict(export), indent=2, sort_keys=True).encode("utf-8"))
+    return export
 
 
 def _pg_source(table: str) -> str:

@@ -6,8 +6,10 @@
   mode.
 - `s3a_conf()` adds the lake's S3 endpoint: path-style access, TLS unless the endpoint is this machine,
   and credentials taken by S3A from the process environment (never a `--conf` value, never in a log).
-- `submit()` runs one job of spark_jobs/: in this process (`mode="local"`), or as a child
-  `spark-submit` whose environment alone carries the vault's S3 key pair (`mode="submit"`).
+- `run_gold()` runs every gold job on one in-process session; `submit.py` sends them to a cluster master
+  through spark-submit; `jvm.py` launches the driver JVM and builds every Spark child's environment.
+- With an S3 lake the S3A jars of docker/spark/jars.lock (installed by `make install`) are on the class
+  path (`s3a_jars`) and the key pair is only in the driver JVM's environment.
 
 Nothing here reads the environment or config files: the caller passes Settings and the vault.
 """
@@ -18,19 +20,22 @@ import importlib
 import os
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
-import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from orchestration.gold.jvm import (
+    LOCAL_IP,
+    SparkJobFailed,
+    ensure_gateway,
+    spark_home,
+)
 from security.credentials import S3A_ENV_CREDENTIALS, spark_conf, spark_env
-from security.redaction import redact
+from spark_jobs.contract import GOLD_JOBS
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -40,27 +45,18 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JOBS_DIR = REPO_ROOT / "spark_jobs"
-GOLD_JOBS = (
-    "sales_daily",
-    "seller_scorecard",
-    "customer_cohorts",
-    "delivery_routes",
-    "category_cooccurrence",
-)
-"""Every gold job, in the order the embedded run builds them (each is spark_jobs/<name>.py)."""
+RUN_ALL = "run_all"
+"""spark_jobs/run_all.py: every gold job in one application (what a cluster master is sent)."""
 
-LOCAL_IP = "127.0.0.1"
 S3A_FILESYSTEM = "org.apache.hadoop.fs.s3a.S3AFileSystem"
 HADOOP_AWS_PACKAGE = "org.apache.hadoop:hadoop-aws:3.5.0"
-"""What the stack's Spark image adds for s3a://: hadoop-aws of exactly the Hadoop version of pyspark's own
-hadoop-client jars (3.5.0 for pyspark 4.3.0), which pulls the AWS SDK v2 `bundle` it was built with.
-Resolved when the image is built (docs/spark.md); these machines have neither jar nor Maven Central."""
+"""hadoop-aws of exactly the Hadoop version of pyspark's own hadoop-client jars (3.5.0 for pyspark 4.3.0);
+with the AWS SDK v2 `bundle` it was built with, pinned with SHA-256s in `JARS_LOCK`."""
+JARS_LOCK = REPO_ROOT / "docker" / "spark" / "jars.lock"
+"""The one pinned list of S3A jars: `make install` fetches it into `installed_jars_dir()`, the images
+into Spark's own jars/ (docker/spark/fetch_jars.py)."""
 
-SubmitMode = Literal["local", "submit"]
-
-
-class SparkJobFailed(RuntimeError):
-    """A gold job failed; the message carries the (redacted) end of its output."""
+NEEDS_VAULT = "an S3 lake needs the vault for its key pair (S3A reads it from the environment)"
 
 
 @dataclass(frozen=True)
@@ -73,6 +69,8 @@ class SparkSettings:
     executor_memory: str = "1g"
     ui: bool = False
     app_name: str = "cofre-gold"
+    local_dir: str | None = None
+    """Scratch space of the driver (and local executors): shuffle, block manager and JVM temp files."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def conf(self) -> dict[str, str]:
@@ -99,6 +97,18 @@ class SparkSettings:
         if self.master.startswith("local"):
             conf["spark.driver.host"] = LOCAL_IP
             conf["spark.driver.bindAddress"] = LOCAL_IP
+        java_options = []
+        if self.local_dir is not None:
+            conf["spark.local.dir"] = self.local_dir
+            java_options.append(f"-Djava.io.tmpdir={self.local_dir}")
+        if in_process(self.master):
+            # one short-lived JVM doing everything on 2 cores: broadcast every silver-sized join side
+            # (no shuffle of the large side), and JIT with C1 only (C2's compiler threads cost more than
+            # they return in a run of a minute)
+            conf["spark.sql.autoBroadcastJoinThreshold"] = str(64 * 1024 * 1024)
+            java_options.append("-XX:TieredStopAtLevel=1")
+        if java_options:
+            conf["spark.driver.extraJavaOptions"] = " ".join(java_options)
         return {**conf, **self.extra}
 
 
@@ -119,11 +129,15 @@ def shuffle_partitions_for(scale: float) -> int:
 def spark_settings(
     settings: Settings, *, master: str = "local[2]", driver_memory: str | None = None
 ) -> SparkSettings:
-    """The Spark of a run: sized by the data scale (driver memory 1 GB to SF 1, 2 GB above)."""
+    """The Spark of a run: sized by the data scale (driver memory 1 GB to SF 1, 2 GB above), its scratch
+    space under the state directory (a killed run's is removed at the next start, never left in /tmp)."""
+    local_dir = settings.spark_local_dir
+    local_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     return SparkSettings(
         master=master,
         shuffle_partitions=shuffle_partitions_for(settings.scale),
         driver_memory=driver_memory or ("2g" if settings.scale > 1 else "1g"),
+        local_dir=str(local_dir),
     )
 
 
@@ -155,22 +169,60 @@ def layer_uris(settings: Settings) -> tuple[str, str]:
 
 
 def lake_conf(settings: Settings) -> dict[str, str]:
-    """S3A configuration when the lake is on S3; nothing for a local lake."""
+    """S3A configuration when the lake is on S3 (with the S3A jars on the driver's and the executors'
+    class path when Spark's own jars lack them); nothing for a local lake."""
     if not settings.lake_location.startswith("s3://"):
         return {}
-    return s3a_conf(endpoint=settings.s3_endpoint_url, region=settings.s3_region)
+    conf = s3a_conf(endpoint=settings.s3_endpoint_url, region=settings.s3_region)
+    jars = s3a_jars()
+    if jars:
+        classpath = os.pathsep.join(str(jar) for jar in jars)
+        conf["spark.driver.extraClassPath"] = classpath
+        conf["spark.executor.extraClassPath"] = classpath
+    return conf
 
 
-def build_session(spark: SparkSettings, conf: Mapping[str, str] | None = None) -> SparkSession:
+def installed_jars_dir() -> Path:
+    """Where `make install` puts the jars of `JARS_LOCK`: `.venv/share/cofre/spark-jars`."""
+    return Path(sys.prefix) / "share" / "cofre" / "spark-jars"
+
+
+def s3a_jars() -> list[Path]:
+    """The S3A jars to add to Spark's class path: none when Spark's own jars/ carry hadoop-aws (the images),
+    else the jars of `JARS_LOCK` that `make install` fetched. Missing jars fail with what to run."""
+    if any((spark_home() / "jars").glob("hadoop-aws-*.jar")):
+        return []
+    names = [
+        line.split()[0].rsplit("/", 1)[-1]
+        for line in JARS_LOCK.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    folder = installed_jars_dir()
+    missing = [name for name in names if not (folder / name).is_file()]
+    if missing:
+        raise SparkJobFailed(
+            f"the S3A jars {', '.join(missing)} are not in {folder}: run `make install` (or `make jars`), "
+            "which fetches docker/spark/jars.lock from Maven Central"
+        )
+    return [folder / name for name in names]
+
+
+def build_session(
+    spark: SparkSettings, conf: Mapping[str, str] | None = None, *, env: Mapping[str, str] | None = None
+) -> SparkSession:
     """A SparkSession with these settings (in-process driver). SPARK_LOCAL_IP is set for the JVM the
-    session starts, so Spark never binds to or advertises another interface."""
+    session starts, so Spark never binds to or advertises another interface.
+
+    `env` (the lake's key pair for S3A's environment credential provider) goes into the environment of
+    the driver JVM only: the JVM is launched here with it (`_launch_gateway`), and this process's
+    `os.environ` never holds it. A JVM already running without exactly these variables is replaced; a
+    running SparkContext is refused, since it would keep its own environment."""
     from pyspark.sql import SparkSession
 
-    os.environ.setdefault("SPARK_LOCAL_IP", LOCAL_IP)
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    all_conf = {**spark.conf(), **(conf or {})}
+    ensure_gateway(all_conf, env or {})
     builder = SparkSession.builder
-    for key, value in {**spark.conf(), **(conf or {})}.items():
+    for key, value in all_conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
@@ -187,13 +239,15 @@ def _quiet(session: SparkSession, logger: str) -> None:
 
 
 @contextmanager
-def session(spark: SparkSettings, conf: Mapping[str, str] | None = None) -> Iterator[SparkSession]:
+def session(
+    spark: SparkSettings, conf: Mapping[str, str] | None = None, *, env: Mapping[str, str] | None = None
+) -> Iterator[SparkSession]:
     """A session for the block; stopped afterwards unless it was already running (a notebook, a test
     session, an Airflow worker's session are left to their owner)."""
     from pyspark.sql import SparkSession
 
     existing = SparkSession.getActiveSession()
-    started = build_session(spark, conf)
+    started = build_session(spark, conf, env=env)
     try:
         yield started
     finally:
@@ -201,131 +255,15 @@ def session(spark: SparkSettings, conf: Mapping[str, str] | None = None) -> Iter
             started.stop()
 
 
-@dataclass
-class SubmitResult:
-    job: str
-    mode: SubmitMode
-    seconds: float
-    outputs: dict[str, str] = field(default_factory=dict)
-    log: list[str] = field(default_factory=list)
-
-
 def run_job(
     spark: SparkSession, job: str, silver_uri: str, gold_uri: str, **options: object
 ) -> dict[str, str]:
     """Run one job's `run()` on an existing session (the embedded runner shares one session)."""
-    if job not in GOLD_JOBS:
+    if job not in (*GOLD_JOBS, RUN_ALL):
         raise ValueError(f"unknown gold job {job!r}; jobs are {', '.join(GOLD_JOBS)}")
     module = importlib.import_module(f"spark_jobs.{job}")
     outputs: dict[str, str] = module.run(spark, silver_uri, gold_uri, **options)
     return outputs
-
-
-def submit(
-    job: str,
-    args: Mapping[str, object] | None,
-    settings: Settings,
-    vault: Vault | None,
-    *,
-    mode: SubmitMode = "local",
-    spark: SparkSettings | None = None,
-    silver_uri: str | None = None,
-    gold_uri: str | None = None,
-) -> SubmitResult:
-    """Run gold job `job` on the lake of `settings` with options `args`.
-
-    `local`: a session in this process (the embedded default; a local lake only, because S3A reads its
-    keys from the environment of the JVM). `submit`: `spark-submit spark_jobs/<job>.py` in a child
-    process, the master from `spark`, the S3 key pair from the vault in the child's environment only.
-    """
-    spark = spark or spark_settings(settings)
-    default_silver, default_gold = layer_uris(settings)
-    silver_uri, gold_uri = silver_uri or default_silver, gold_uri or default_gold
-    options = dict(args or {})
-    conf = lake_conf(settings)
-    started = time.perf_counter()
-    if mode == "local":
-        if conf:
-            raise SparkJobFailed(
-                "an S3 lake is read by spark-submit (mode='submit'), which passes the vault's keys to "
-                "S3A through the child's environment; in-process Spark cannot be given them safely"
-            )
-        with session(spark) as active:
-            outputs = run_job(active, job, silver_uri, gold_uri, **options)
-        return SubmitResult(job, mode, time.perf_counter() - started, outputs)
-    if vault is None and conf:
-        raise SparkJobFailed("an S3 lake needs the vault for its key pair")
-    env = spark_env(vault, s3=bool(conf), postgres=False) if vault is not None else {}
-    with tempfile.TemporaryDirectory(prefix="cofre-spark-") as tmp:
-        package = jobs_zip(Path(tmp) / "spark_jobs.zip")
-        command = submit_command(job, options, spark, conf, silver_uri, gold_uri, py_files=package)
-        output = _run(command, env, Path(tmp))
-    lines = [redact(line) for line in output.splitlines()]
-    outputs = {}
-    for line in lines:
-        if line.startswith("gold table "):
-            table, _, uri = line.removeprefix("gold table ").partition(": ")
-            outputs[table] = uri
-    return SubmitResult(job, mode, time.perf_counter() - started, outputs, lines)
-
-
-def spark_home() -> Path:
-    """The Spark installation: the pyspark package itself carries bin/spark-submit and the jars."""
-    import pyspark
-
-    return Path(pyspark.__file__).resolve().parent
-
-
-def submit_command(
-    job: str,
-    options: Mapping[str, object],
-    spark: SparkSettings,
-    conf: Mapping[str, str],
-    silver_uri: str,
-    gold_uri: str,
-    *,
-    py_files: Path | None = None,
-) -> list[str]:
-    """The spark-submit command line of a job: only non-secret values (it is visible in `ps`)."""
-    if job not in GOLD_JOBS:
-        raise ValueError(f"unknown gold job {job!r}; jobs are {', '.join(GOLD_JOBS)}")
-    from spark_jobs._common import as_options
-
-    all_conf = {**spark.conf(), **conf}
-    command = [str(spark_home() / "bin" / "spark-submit"), "--master", all_conf.pop("spark.master")]
-    for key, value in sorted(all_conf.items()):
-        command += ["--conf", f"{key}={value}"]
-    if py_files is not None:
-        command += ["--py-files", str(py_files)]
-    command += [str(JOBS_DIR / f"{job}.py"), "--silver", silver_uri, "--gold", gold_uri]
-    return command + as_options(dict(options))
-
-
-def _run(command: list[str], secrets_env: Mapping[str, str], cwd: Path) -> str:
-    """Run spark-submit with the secrets in its environment only; raise with the redacted tail."""
-    env = {
-        **os.environ,
-        "SPARK_HOME": str(spark_home()),
-        "SPARK_LOCAL_IP": LOCAL_IP,
-        "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_DRIVER_PYTHON": sys.executable,
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]).strip(os.pathsep),
-        **secrets_env,
-    }
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=cwd)
-    output = completed.stdout + completed.stderr
-    if completed.returncode != 0:
-        tail = "\n".join(redact(output).splitlines()[-30:])
-        raise SparkJobFailed(f"spark-submit {command[-1]} failed ({completed.returncode}):\n{tail}")
-    return output
-
-
-def jobs_zip(path: Path) -> Path:
-    """spark_jobs/ as a zip for `--py-files`: executors import the job package from it."""
-    with zipfile.ZipFile(path, "w") as archive:
-        for source in sorted(JOBS_DIR.glob("*.py")):
-            archive.write(source, f"spark_jobs/{source.name}")
-    return path
 
 
 def run_gold(
@@ -335,19 +273,26 @@ def run_gold(
     jobs: Sequence[str] = GOLD_JOBS,
     silver_uri: str | None = None,
     gold_uri: str | None = None,
+    vault: Vault | None = None,
 ) -> dict[str, float]:
-    """Every gold job on one in-process session; seconds of Spark start-up and of each job."""
+    """Every gold job on one in-process session; seconds of Spark start-up and of each job. On an S3 lake
+    the jobs read and write s3a:// directly, S3A's keys from `vault` in the driver JVM's environment."""
     spark = spark or spark_settings(settings)
     default_silver, default_gold = layer_uris(settings)
-    if lake_conf(settings):
-        raise SparkJobFailed("an S3 lake is read by spark-submit: use submit(..., mode='submit') per job")
+    conf = lake_conf(settings)
+    if conf and vault is None:
+        raise SparkJobFailed(NEEDS_VAULT)
+    secrets = spark_env(vault, s3=True, postgres=False) if conf and vault is not None else None
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    with session(spark) as active:
+    from spark_jobs._common import share_silver
+
+    silver = silver_uri or default_silver
+    with session(spark, conf, env=secrets) as active, share_silver(active, silver):
         timings["spark_startup"] = time.perf_counter() - started
         for job in jobs:
             began = time.perf_counter()
-            run_job(active, job, silver_uri or default_silver, gold_uri or default_gold)
+            run_job(active, job, silver, gold_uri or default_gold)
             timings[job] = time.perf_counter() - began
     return timings
 

@@ -6,6 +6,7 @@ from contextlib import closing
 from functools import partial
 
 from orchestration.graph import StepContext, StepResult, TableCount
+from orchestration.lock import state_lock
 from orchestration.steps.assets import MARTS_PUBLISHED
 from orchestration.warehouse.publish import (
     duckdb_row_counts,
@@ -17,7 +18,13 @@ from orchestration.warehouse.schemas import GOLD_SCHEMA, PUBLISHED_SCHEMA
 
 
 def publish_marts(ctx: StepContext) -> StepResult:
-    """Make the tested marts visible to readers in one atomic step (write, audit, publish)."""
+    """Make the tested marts visible to readers in one atomic step (write, audit, publish), holding the
+    state directory's lock (re-entered under `cofre run`; under Airflow it waits for a run that holds it)."""
+    with state_lock(ctx.settings.home, "publish", run_id=ctx.run_id, wait=True):
+        return _publish(ctx)
+
+
+def _publish(ctx: StepContext) -> StepResult:
     s = ctx.settings
     if s.target == "duckdb":
         # The published file carries the gold aggregates too, so readers open one file.

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestration.processes import die_with_parent
 from orchestration.settings import Settings
 from orchestration.warehouse.connection import Warehouse
 from orchestration.warehouse.dbt_project import TRANSFORM_DIR, dbt_executable
@@ -151,6 +152,7 @@ def run_dbt(
         command,
         cwd=TRANSFORM_DIR,
         env=child_environment("dbt", secrets=env_vars),
+        preexec_fn=die_with_parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

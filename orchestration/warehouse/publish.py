@@ -66,20 +66,34 @@ def _publish_file(
     """Build a new file beside `published_path` with `copy` (the build file attached read-only as
     `build`), make it durable, and rename it into place: readers see the old file or the new, whole."""
     published_path.parent.mkdir(parents=True, exist_ok=True)
-    staged = published_path.with_name(f".{published_path.name}.{os.getpid()}.tmp")
-    staged.unlink(missing_ok=True)
+    staged = staged_path(published_path, os.getpid())
+    _remove_staged(staged)
     try:
         with duckdb.connect(str(staged)) as con:
             con.execute(f"attach {_sql_string(str(build_path))} as build (read_only)")
             published = copy(con)
             con.execute("detach build")
     except BaseException:
-        staged.unlink(missing_ok=True)
+        _remove_staged(staged)
         raise
     _fsync(staged)
     os.replace(staged, published_path)
     _fsync(published_path.parent)
     return published
+
+
+STAGED_PATTERN = r"^\.(?P<name>.+\.duckdb)\.(?P<pid>\d+)\.tmp(\.wal)?$"
+"""The files a publish by process `pid` stages beside the published one (the database and its WAL); a
+kill leaves them, and the next run removes those of dead pids (orchestration.leftovers)."""
+
+
+def staged_path(published_path: Path, pid: int) -> Path:
+    return published_path.with_name(f".{published_path.name}.{pid}.tmp")
+
+
+def _remove_staged(staged: Path) -> None:
+    staged.unlink(missing_ok=True)
+    staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
 
 
 def _tables(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> list[tuple[str, str]]:

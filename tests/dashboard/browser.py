@@ -78,6 +78,96 @@ class Browser:
     def screenshot(self) -> bytes:
         return base64.b64decode(self._call("GET", "/screenshot"))
 
+    def fit_to_content(self, width: int = 1400, settle_s: float = 1.0) -> None:
+        """Grow the window to the height of the app's content, so the whole page is drawn: Streamlit
+        scrolls inside its main area, and tables draw (and expose to the page) only their visible rows."""
+        measure = (
+            "const b = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
+            "return b ? b.scrollHeight + 120 : 1000;"
+        )
+        height = 0
+        for _ in range(3):  # a taller window can draw more (lazy tables): measure again until it holds
+            needed = max(1000, int(self.script(measure)))
+            if needed <= height:
+                break
+            height = needed
+            self._call("POST", "/window/rect", {"width": width, "height": height})
+            time.sleep(settle_s)  # the charts and tables redraw at the new size
+
+    def reset_window(self, width: int = 1400) -> None:
+        self._call("POST", "/window/rect", {"width": width, "height": 1000})
+
+    def full_page_screenshot(self, width: int = 1400, settle_s: float = 1.0) -> bytes:
+        """The whole page, not only the window (see `fit_to_content`)."""
+        self.fit_to_content(width, settle_s)
+        try:
+            return self.screenshot()
+        finally:
+            self.reset_window(width)
+
+    def element(self, script: str) -> str:
+        """The WebDriver id of the element a script returns (`return document.querySelector(...)`)."""
+        found = self.script(script)
+        if not found:
+            raise LookupError(f"no element for {script!r}")
+        return str(next(iter(found.values())))
+
+    def click(self, element: str) -> None:
+        self._call("POST", f"/element/{element}/click", {})
+
+    def type(self, element: str, text: str) -> None:
+        self._call("POST", f"/element/{element}/value", {"text": text})
+
+    def _selectbox_input(self, widget_label: str) -> str:
+        """JavaScript that evaluates to the input of the selectbox labelled `widget_label` (or null)."""
+        return (
+            "(Array.from(document.querySelectorAll('[data-testid=\"stSelectbox\"]'))"
+            f".find(b => b.querySelector('label')?.innerText.trim() === {json.dumps(widget_label)})"
+            "?.querySelector('input') || null)"
+        )
+
+    def choose(self, widget_label: str, option: str) -> None:
+        """Pick `option` (its shown text) in the selectbox labelled `widget_label`, as a user does: click
+        the box, type the option's text, click the option in the list."""
+        box = self.element(f"return {self._selectbox_input(widget_label)}")
+        self.click(box)
+        self.type(box, option)
+        item = self.element(
+            "return Array.from(document.querySelectorAll('[role=\"option\"]'))"
+            f".find(o => o.innerText.trim() === {json.dumps(option)}) || null"
+        )
+        self.click(item)
+
+    def selected(self, widget_label: str) -> str:
+        """The text a selectbox shows as its current choice ('' when the box is not on the page)."""
+        return str(self.script(f"const i = {self._selectbox_input(widget_label)}; return i ? i.value : '';"))
+
+    def go_to(self, title: str) -> None:
+        """Open a page through the sidebar menu (same session, so the choices made stay)."""
+        link = self.element(
+            "return Array.from(document.querySelectorAll('[data-testid=\"stSidebarNavLink\"]'))"
+            f".find(a => a.innerText.trim().split('\\n').pop().trim() === {json.dumps(title)}) || null"
+        )
+        self.click(link)
+
+    def main_text(self) -> str:
+        """The text of the main area (the page, without the sidebar)."""
+        return str(
+            self.script(
+                "const m = document.querySelector('[data-testid=\"stMain\"]'); return m ? m.innerText : '';"
+            )
+        )
+
+    def requested_urls(self) -> list[str]:
+        """The URLs the browser requested since the last call (Chromium's performance log)."""
+        entries = _request("POST", f"{self.endpoint}/session/{self.session}/se/log", {"type": "performance"})
+        urls = []
+        for entry in entries or []:
+            message = json.loads(entry["message"])["message"]
+            if message.get("method") == "Network.requestWillBeSent":
+                urls.append(str(message["params"]["request"]["url"]))
+        return urls
+
     def headings(self) -> str:
         """The text of the main area's h1 headings (the page title; the menu holds every title too)."""
         return str(
@@ -123,6 +213,7 @@ def chromium() -> Iterator[Browser]:
                     "alwaysMatch": {
                         "browserName": "chrome",
                         "goog:chromeOptions": {"binary": CHROMIUM, "args": list(CHROME_ARGS)},
+                        "goog:loggingPrefs": {"performance": "ALL"},  # the requests the page makes
                     }
                 }
             },

@@ -26,8 +26,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import queries
 from dashboard.data import driver_sql
-from dashboard.i18n import LABELS, label
+from dashboard.formatting import number, stamp
+from dashboard.i18n import LABELS, Language, label, value_label
 from dashboard.navigation import APP_DIR, APP_SCRIPT, PAGES, PageSpec
+from dashboard.page import filter_key
 from orchestration.cli.commands.dashboard import (
     settings_environment,
     streamlit_command,
@@ -101,12 +103,13 @@ def test_operations_page_shows_the_run_and_the_audit_check(
     at.switch_page("views/operations.py").run()
     assert_clean(at, "operations")
     runs = at.dataframe[0].value
-    assert run_id in set(runs["Run"]) and set(runs["Status"]) == {"succeeded"}
+    assert run_id in set(runs["run_id"]) and set(runs["status_shown"]) == {"succeeded"}
     assert [s.value for s in at.success] == [
-        f"Intact: {events} events verified at {checked_at}." for events, checked_at in audit_check(state_dir)
+        f"Intact: {number(events, 'en')} events verified at {stamp(checked_at, 'en')}."
+        for events, checked_at in audit_check(state_dir)
     ]
     gates = at.dataframe[-1].value
-    assert "success" in set(gates["Outcome"])
+    assert value_label("status", "success", "en") in set(gates["outcome"])
 
 
 def audit_check(home: Path) -> list[tuple[int, str]]:
@@ -114,7 +117,7 @@ def audit_check(home: Path) -> list[tuple[int, str]]:
     with duckdb.connect(str(Settings(home=home).published_ops_path), read_only=True) as con:
         row = con.execute("select events, checked_at from audit_checks").fetchone()
     assert row is not None
-    return [(int(row[0]), str(row[1])[:19])]
+    return [(int(row[0]), str(row[1]))]
 
 
 def warehouse_kpis(
@@ -163,11 +166,10 @@ def test_overview_kpis_equal_the_warehouse(
     state_dir: Path, monkeypatch: pytest.MonkeyPatch, state: str | None, category: str | None
 ) -> None:
     at = app_test(state_dir, monkeypatch, language="en")
-    at.sidebar.date_input(key="filter_period").set_value(PERIOD).run()
-    for key, choice in (("filter_state", state), ("filter_category", category)):
-        if choice is not None:  # AppTest sees the options as displayed ("SP · São Paulo")
-            box = at.sidebar.selectbox(key=key)
-            box.select_index(next(i for i, o in enumerate(box.options) if o.split(" · ")[0] == choice)).run()
+    at.sidebar.date_input(key=filter_key("period", "en")).set_value(PERIOD).run()
+    for name, choice in (("state", state), ("category", category)):
+        if choice is not None:  # the options are stable values (a state code, an English category key)
+            at.sidebar.selectbox(key=filter_key(name, "en")).set_value(choice).run()
     assert_clean(at, "overview")
     shown = {m.label: m for m in at.metric}
     now = warehouse_kpis(state_dir, *PERIOD, state, category)
@@ -190,8 +192,13 @@ def test_the_overview_opens_on_the_last_12_months_with_a_comparison(
 ) -> None:
     at = app_test(state_dir, monkeypatch, language="en")
     with duckdb.connect(str(Settings(home=state_dir).warehouse_path), read_only=True) as con:
-        (newest,) = con.execute("select max(purchase_date) from marts.fct_orders").fetchone()
-    assert at.sidebar.date_input(key="filter_period").value == (newest - timedelta(days=364), newest)
+        row = con.execute("select max(purchase_date) from marts.fct_orders").fetchone()
+    assert row is not None
+    newest = row[0]
+    assert at.sidebar.date_input(key=filter_key("period", "en")).value == (
+        newest - timedelta(days=364),
+        newest,
+    )
     assert at.metric and all(m.delta for m in at.metric), [(m.label, m.delta) for m in at.metric]
 
 
@@ -327,6 +334,279 @@ def test_the_screenshots_cover_every_page_of_the_apps_navigation(served_app: str
     assert scripts == {page.script for page in PAGES}
 
 
+# ---- both languages, as rendered ---------------------------------------------------------------------------
+
+SLUG = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+"""A raw code (cama_mesa_banho, at_risk, ingest_olist): never shown to a user."""
+MONEY = {
+    "pt": re.compile(r"R\$\u00a0\d{1,3}(?:\.\d{3})*,\d{2}\b"),
+    "en": re.compile(r"R\$\d{1,3}(?:,\d{3})*\.\d{2}\b"),
+}
+WRONG_NUMBER = {
+    # grouping or decimals of the other language, or a long number without grouping ("34611.37")
+    "pt": re.compile(r"\b\d{1,3}(?:,\d{3})+(?:\.\d+)?\b|\b\d{4,}[.,]\d{1,2}\b|\d\.\d{1,2}\s?%"),
+    "en": re.compile(r"\b\d{1,3}(?:\.\d{3})+(?:,\d+)?\b|\b\d{4,}[.,]\d{1,2}\b|\d,\d{1,2}\s?%"),
+}
+MONEY_PAGES = {"overview", "sales", "categories", "geography", "sellers", "customers"}
+
+
+def other_language_labels(language: Language) -> set[str]:
+    """Texts that exist only in the other language (a label, a category, a segment, a status...)."""
+    from dashboard.category_names import CATEGORY_NAMES
+    from dashboard.i18n import VALUES
+
+    pairs = [*LABELS.values(), *CATEGORY_NAMES.values(), *(p for d in VALUES.values() for p in d.values())]
+    mine = {pair[0 if language == "pt" else 1] for pair in pairs}
+    theirs = {pair[1 if language == "pt" else 0] for pair in pairs}
+    return {text for text in theirs - mine if "{" not in text and len(text) >= 4}
+
+
+def assert_rendered_in(language: Language, page: str, text: str, cells: list[str]) -> None:
+    """What a user reads on one page, in one language: no raw code, no None, no text of the other
+    language, numbers written the language's way."""
+    lines = {line.strip() for line in text.splitlines()} | {cell.strip() for cell in cells}
+    everything = text + "\n" + "\n".join(cells)
+    assert not SLUG.findall(everything), f"{language} {page}: raw codes {set(SLUG.findall(everything))}"
+    assert not {"None", "nan", "NaN", "null"} & lines, f"{language} {page}: a missing value shown raw"
+    foreign = lines & other_language_labels(language)
+    assert not foreign, f"{language} {page}: text of the other language {foreign}"
+    wrong = WRONG_NUMBER[language].findall(everything)
+    assert not wrong, f"{language} {page}: numbers not written the {language} way: {wrong[:5]}"
+    if page in MONEY_PAGES:
+        assert MONEY[language].search(everything), (
+            f"{language} {page}: no amount in reais formatted for {language}"
+        )
+
+
+def dataframe_cells(at: AppTest) -> list[str]:
+    return [str(v) for frame in at.dataframe for v in frame.value.to_numpy().ravel().tolist()]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("language", ["pt", "en"])
+def test_every_page_speaks_one_language_with_its_number_formats(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch, language: Language
+) -> None:
+    """Every cell of every table, every metric and caption (what AppTest sees is what the browser gets)."""
+    at = app_test(state_dir, monkeypatch, language=language)
+    for page in PAGES:
+        at.switch_page(page.script).run()
+        assert_clean(at, page.url_path)
+        texts = [m.label for m in at.metric] + [m.value for m in at.metric] + [c.value for c in at.caption]
+        texts += [h.value for h in at.subheader] + [i.value for i in at.info]
+        assert_rendered_in(language, page.url_path, "\n".join(texts), dataframe_cells(at))
+
+
+@pytest.mark.integration
+def test_filters_survive_a_language_switch_and_a_page_change(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = app_test(state_dir, monkeypatch)
+    at.sidebar.selectbox(key=filter_key("state", "pt")).set_value("SP").run()
+    at.sidebar.selectbox(key=filter_key("category", "pt")).set_value("health_beauty").run()
+    at.sidebar.selectbox(key="cofre_language").set_value("en").run()
+    for script in ("views/overview.py", "views/categories.py", "views/geography.py"):
+        at.switch_page(script).run()
+        assert at.sidebar.selectbox(key=filter_key("state", "en")).value == "SP", script
+        assert at.sidebar.selectbox(key=filter_key("category", "en")).value == "health_beauty", script
+    at.switch_page("views/customers.py").run()  # a page without these filters: the choice waits
+    at.sidebar.selectbox(key="cofre_language").set_value("pt").run()
+    at.switch_page("views/overview.py").run()
+    assert at.sidebar.selectbox(key=filter_key("state", "pt")).value == "SP"
+    assert at.sidebar.selectbox(key=filter_key("category", "pt")).value == "health_beauty"
+
+
+@pytest.mark.integration
+def test_bought_together_lists_only_pairs_above_chance_with_minimum_support(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard.queries import MIN_PAIR_ORDERS
+
+    at = app_test(state_dir, monkeypatch, language="en")
+    at.switch_page("views/categories.py").run()
+    assert_clean(at, "categories")
+    with duckdb.connect(str(Settings(home=state_dir).published_path), read_only=True) as con:
+        row = con.execute(
+            "select count(*) from gold.category_cooccurrence where lift > 1 and orders_together >= ?",
+            [MIN_PAIR_ORDERS],
+        ).fetchone()
+    assert row is not None
+    if row[0] == 0:
+        assert label("no_pairs", "en") in [i.value for i in at.info]
+        return
+    pairs = at.dataframe[-1].value
+    lifts = [float(v) for v in pairs["lift"]]
+    assert lifts == sorted(lifts, reverse=True) and min(lifts) > 1
+    assert min(int(v.replace(",", "")) for v in pairs["orders_together"]) >= MIN_PAIR_ORDERS
+
+
+def test_the_map_has_the_27_states_where_they_are() -> None:
+    """The shipped boundaries (Natural Earth, simplified): one feature per state, keyed by the codes the
+    marts use, closed rings inside Brazil's extent, and states where they are (their rings' mean point
+    within 2.5 degrees of the capital for the states compact enough for that to hold)."""
+    import json
+
+    from dashboard.charts import BRAZIL_STATES_FILE, BRAZIL_STATES_URL
+    from ingestion.olist_schema import BRAZILIAN_STATES
+
+    collection = json.loads(BRAZIL_STATES_FILE.read_text(encoding="utf-8"))
+    features = {f["id"]: f for f in collection["features"]}
+    assert sorted(features) == sorted(BRAZILIAN_STATES)
+    capitals = {
+        "SP": (-46.6, -23.5), "RJ": (-43.2, -22.9), "SC": (-48.5, -27.6), "SE": (-37.1, -10.9),
+        "AL": (-35.7, -9.7), "DF": (-47.9, -15.8), "ES": (-40.3, -20.3), "RN": (-35.2, -5.8),
+    }  # fmt: skip
+    for code, feature in features.items():
+        assert feature["geometry"]["type"] == "MultiPolygon", code
+        points = [p for polygon in feature["geometry"]["coordinates"] for ring in polygon for p in ring]
+        for polygon in feature["geometry"]["coordinates"]:
+            for ring in polygon:
+                assert ring[0] == ring[-1] and len(ring) >= 4, code
+        assert all(-74.5 <= x <= -28.5 and -34 <= y <= 5.5 for x, y in points), code
+        if code in capitals:
+            mean = (sum(x for x, _ in points) / len(points), sum(y for _, y in points) / len(points))
+            assert abs(mean[0] - capitals[code][0]) < 2.5 and abs(mean[1] - capitals[code][1]) < 2.5, code
+    assert BRAZIL_STATES_FILE.stat().st_size < 100_000
+    assert "app/static/" + BRAZIL_STATES_FILE.name == BRAZIL_STATES_URL  # served by the app itself
+
+
+def test_incomplete_months_and_gaps() -> None:
+    """A month cut by the period or the data, or with a handful of orders, is incomplete; a month with no
+    order keeps its place as a gap (a null value that starts a new line segment)."""
+    from dashboard.periods import complete_months, month_starts, monthly_series
+
+    history = pd.DataFrame(
+        {
+            "month": [date(2018, m, 1) for m in (5, 6, 7, 8, 10)],
+            "orders": [600, 650, 620, 640, 1],  # 2018-09: none; 2018-10: one order
+        }
+    )
+    start, end = date(2018, 5, 15), date(2018, 10, 17)
+    complete = complete_months(start, end, date(2016, 9, 4), date(2018, 10, 17), history)
+    assert complete == {
+        date(2018, 5, 1): False,  # the period starts mid-month
+        date(2018, 6, 1): True,
+        date(2018, 7, 1): True,
+        date(2018, 8, 1): True,
+        date(2018, 9, 1): False,  # no order
+        date(2018, 10, 1): False,  # one order, and the data ends mid-month
+    }
+    series = monthly_series(history, month_starts(start, end), complete, "orders")
+    assert len(series) == 6 and series["value"].isna().tolist() == [False, False, False, False, True, False]
+    assert series["segment"].iloc[5] != series["segment"].iloc[3]  # the line does not jump the gap
+
+
+def _published_kpis(home: Path, start: date, end: date) -> dict[str, float]:
+    """The overview's six figures by plain SQL on the published marts file (no state, no category)."""
+    sql = """
+        with o as (
+            select o.order_id, o.is_late, o.review_score, c.customer_unique_token
+            from marts.fct_orders o left join marts.dim_customer c on c.customer_key = o.customer_key
+            where o.purchase_date between ? and ?
+        ),
+        i as (select i.order_id, i.price + i.freight_value as value from marts.fct_order_items i
+              where i.order_id in (select order_id from o))
+        select
+            (select sum(value) from i),
+            (select count(*) from o),
+            (select sum(value) / count(distinct order_id) from i),
+            (select count(distinct customer_unique_token) from o),
+            (select 100.0 * avg(case when is_late then 0 else 1 end) from o where is_late is not null),
+            (select avg(review_score) from o)
+    """
+    with duckdb.connect(str(Settings(home=home).published_path), read_only=True) as con:
+        row = con.execute(sql, [start, end]).fetchone()
+    assert row is not None
+    names = ("GMV", "Orders", "Average ticket", "Customers", "On-time delivery", "Average review")
+    return dict(zip(names, (float(v) for v in row), strict=True))
+
+
+def metric_texts(browser: Browser) -> dict[str, str]:
+    """The overview's cards as the browser shows them: label -> value."""
+    found = browser.script(
+        "return Array.from(document.querySelectorAll('[data-testid=\"stMetric\"]')).map(m => ["
+        "m.querySelector('[data-testid=\"stMetricLabel\"]').innerText.trim(),"
+        "m.querySelector('[data-testid=\"stMetricValue\"]').innerText.trim()])"
+    )
+    return {label: value for label, value in found}
+
+
+def table_cells(browser: Browser) -> list[str]:
+    """The cells the tables draw (the grid keeps an accessible copy of its visible rows in the page)."""
+    return list(
+        browser.script(
+            'return Array.from(document.querySelectorAll(\'[data-testid="stDataFrame"] td, '
+            '[data-testid="stDataFrame"] th\')).map(e => e.innerText)'
+        )
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("language", ["pt", "en"])
+def test_chromium_every_page_in_each_language(
+    served_app: str, browser: Browser, state_dir: Path, language: Language
+) -> None:
+    """Each page opened through the menu as a user does, in one language: the rendered text (headings,
+    cards, captions, chart axes, table cells) holds no raw code, no None, no text of the other language,
+    and numbers written that language's way; the overview's cards equal SQL on the published file."""
+    browser.open(served_app + "/")
+    browser.wait_for_heading(label("page_overview", "pt"))
+    if language == "en":
+        browser.choose("Idioma · Language", "English")
+        browser.wait_for_heading(label("page_overview", "en"))
+    for page in PAGES:
+        title = label(page.title_key, language)
+        browser.go_to(title)
+        browser.wait_for_heading(title)
+        browser.fit_to_content()  # every table row and chart drawn, so all of it can be read
+        text = browser.main_text()
+        assert label("page_error", language, kind="").split("(")[0] not in text
+        assert_rendered_in(language, page.url_path, text, table_cells(browser))
+        (ARTIFACTS / language).mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / language / f"{page.url_path}.png").write_bytes(browser.screenshot())
+        browser.reset_window()
+    browser.go_to(label("page_overview", language))
+    browser.wait_for_heading(label("page_overview", language))
+    # Nothing from the internet: no map tiles, fonts or icons; the map's shapes come from the app itself.
+    requested = browser.requested_urls()
+    assert any(url.endswith("/app/static/brazil_states.geojson") for url in requested)
+    outside = {url for url in requested if not url.startswith((served_app, "data:", "blob:"))}
+    assert not outside, f"requests that leave the dashboard: {sorted(outside)[:5]}"
+    if language == "en":
+        with duckdb.connect(str(Settings(home=state_dir).published_path), read_only=True) as con:
+            row = con.execute("select max(purchase_date) from marts.fct_orders").fetchone()
+        assert row is not None
+        expected = _published_kpis(state_dir, row[0] - timedelta(days=364), row[0])
+        shown = metric_texts(browser)
+        decimals = {"GMV": 2, "Average ticket": 2, "On-time delivery": 1, "Average review": 2}
+        assert set(shown) == set(expected)
+        for name, value in expected.items():
+            places = decimals.get(name, 0)
+            assert shown_number(shown[name]) == pytest.approx(round(value, places), abs=10**-places), name
+
+
+@pytest.mark.integration
+def test_chromium_keeps_the_filters_across_a_language_switch(served_app: str, browser: Browser) -> None:
+    browser.open(served_app + "/")
+    browser.wait_for_heading(label("page_overview", "pt"))
+    browser.choose(label("state", "pt"), "SP · São Paulo")
+    browser.wait_for_heading(label("page_overview", "pt"))
+    browser.choose(label("category", "pt"), "Beleza e saúde")
+    browser.wait_for_heading(label("page_overview", "pt"))
+    browser.choose("Idioma · Language", "English")
+    browser.wait_for_heading(label("page_overview", "en"))
+    assert browser.selected(label("state", "en")) == "SP · São Paulo"
+    assert browser.selected(label("category", "en")) == "Health and beauty"
+    for page in ("page_categories", "page_geography"):
+        browser.go_to(label(page, "en"))
+        browser.wait_for_heading(label(page, "en"))
+        assert browser.selected(label("state", "en")) == "SP · São Paulo", page
+        assert browser.selected(label("category", "en")) == "Health and beauty", page
+    browser.choose("Idioma · Language", "Português")
+    browser.wait_for_heading(label("page_geography", "pt"))
+    assert browser.selected(label("category", "pt")) == "Beleza e saúde"
+
+
 # ---- the same app on PostgreSQL, through the read-only role ----------------------------------------------
 
 PG_TYPES = {"VARCHAR": "text", "DOUBLE": "double precision", "JSON": "jsonb"}
@@ -375,7 +655,7 @@ def test_postgres_through_the_reader_role_shows_the_same_pages(
     admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=pg_database)
     try:
         with admin, admin.cursor() as cursor:
-            ensure_reader_role(cursor, role, open_vault(settings).get(PG_READER_PASSWORD))
+            ensure_reader_role(cursor, role, open_vault(settings, actor="test").get(PG_READER_PASSWORD))
             for schema in ("marts", "gold", "ops"):
                 grant_schema_read(cursor, role, schema)
         for name, value in {"TARGET": "postgres", "PG_DATABASE": pg_database, "PG_READER_USER": role}.items():
@@ -391,12 +671,15 @@ def test_postgres_through_the_reader_role_shows_the_same_pages(
             for e in read_events(settings.audit_path)
             if e["action"] == "secret.read" and e["target"] == PG_READER_PASSWORD
         ]
-        assert [e["actor"].split(":")[0] for e in reads] == ["dashboard"]  # once per process, audited
+        # The dashboard read it once for its process, audited (the test's own setup reads are "test").
+        assert [e["actor"].split(":")[0] for e in reads if not e["actor"].startswith("test:")] == [
+            "dashboard"
+        ]
         # As in the stack: no state directory and no vault, only the password in a (Docker secret) file.
         bare = tmp_path / "bare"
         bare.mkdir()
         secret = tmp_path / "pg_reader_password"
-        secret.write_text(open_vault(settings).get(PG_READER_PASSWORD) + "\n", encoding="utf-8")
+        secret.write_text(open_vault(settings, actor="test").get(PG_READER_PASSWORD) + "\n", encoding="utf-8")
         monkeypatch.setenv("COFRE_PG_READER_PASSWORD_FILE", str(secret))
         at = app_test(bare, monkeypatch, language="en")
         assert [(m.label, m.value) for m in at.metric] == expected

@@ -293,6 +293,50 @@ def test_order_timeline(medium: Dataset) -> None:
     assert all(r["order_estimated_delivery_date"].endswith("00:00:00") for r in orders)
 
 
+def _days(start: str, end: str) -> float:
+    from datetime import datetime
+
+    form = "%Y-%m-%d %H:%M:%S"
+    return (datetime.strptime(end, form) - datetime.strptime(start, form)).total_seconds() / 86_400
+
+
+def test_delivery_time_and_lateness_grow_with_the_route(medium: Dataset) -> None:
+    """Like the real data: a median around 10 days with a long tail overall, a week or less inside Sao
+    Paulo, three to four weeks to the North and Northeast, and more late deliveries on long routes."""
+    seller_state = {r["seller_id"]: r["seller_state"] for r in medium[SELLERS]}
+    customer_state = {r["customer_id"]: r["customer_state"] for r in medium[CUSTOMERS]}
+    first_seller = {r["order_id"]: r["seller_id"] for r in medium[ORDER_ITEMS] if r["order_item_id"] == "1"}
+    routes: dict[tuple[str, str], list[tuple[float, bool]]] = defaultdict(list)
+    for r in medium[ORDERS]:
+        if r["order_status"] != "delivered" or not r["order_delivered_customer_date"]:
+            continue
+        if r["order_id"] not in first_seller:
+            continue
+        route = (seller_state[first_seller[r["order_id"]]], customer_state[r["customer_id"]])
+        days = _days(r["order_purchase_timestamp"], r["order_delivered_customer_date"])
+        routes[route].append((days, r["order_delivered_customer_date"] > r["order_estimated_delivery_date"]))
+
+    def median(values: list[float]) -> float:
+        ordered = sorted(values)
+        return ordered[len(ordered) // 2]
+
+    every = [d for found in routes.values() for d, _ in found]
+    assert 8 <= median(every) <= 12
+    assert 18 <= sorted(every)[int(0.9 * len(every))] <= 28  # p90: the long tail
+    busy = {route: found for route, found in routes.items() if len(found) >= 20}
+    medians = {route: median([d for d, _ in found]) for route, found in busy.items()}
+    late = {route: sum(flag for _, flag in found) / len(found) for route, found in busy.items()}
+    assert medians[("SP", "SP")] < 8
+    assert min(medians.values()) < 8 and max(medians.values()) > 20  # routes differ: ~6 to ~28 days
+    far = [
+        found
+        for (seller, customer), found in busy.items()
+        if seller == "SP" and customer in {"CE", "PA", "MA", "RN", "PE", "BA"}
+    ]
+    far_late = sum(flag for found in far for _, flag in found) / sum(len(found) for found in far)
+    assert far_late > 2 * late[("SP", "SP")]
+
+
 def test_unknown_timestamps_are_empty_by_status(medium: Dataset) -> None:
     by_status: dict[str, list[dict[str, str]]] = defaultdict(list)
     for row in medium[ORDERS]:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from orchestration.gold.spark import (
     GOLD_JOBS,
+    JARS_LOCK,
     SparkJobFailed,
     SparkSettings,
+    installed_jars_dir,
     lake_conf,
     layer_uris,
     s3a_conf,
+    s3a_jars,
     shuffle_partitions_for,
     spark_settings,
     spark_uri,
-    submit,
-    submit_command,
 )
+from orchestration.gold.submit import submit, submit_command
 from orchestration.settings import Settings
 from security.credentials import spark_env
 from security.errors import InsecureTransport
@@ -117,12 +120,31 @@ def test_submit_command_carries_no_secret(vault: Vault, tmp_path: Path) -> None:
     }
 
 
-def test_in_process_spark_refuses_an_s3_lake(vault: Vault, tmp_path: Path) -> None:
+def test_spark_on_an_s3_lake_needs_the_vault_and_the_installed_s3a_jars(tmp_path: Path) -> None:
+    """S3A reads its keys from the Spark JVM's environment: without the vault there are none, and both
+    modes refuse before starting anything. The S3A jars are those `make install` put in the venv, on the
+    driver's and the executors' class path (the pinned list, docker/spark/jars.lock)."""
     settings = Settings(
         home=tmp_path, lake_url="s3://cofre-lake/prod", s3_endpoint_url="http://127.0.0.1:9000"
     )
-    with pytest.raises(SparkJobFailed, match="spark-submit"):
-        submit("sales_daily", {}, settings, vault, mode="local")
+    for mode in ("local", "submit"):
+        with pytest.raises(SparkJobFailed, match="needs the vault"):
+            submit("sales_daily", {}, settings, None, mode=mode)  # type: ignore[arg-type]
+    jars = s3a_jars()
+    assert [j.name for j in jars] == [
+        "hadoop-aws-3.5.0.jar",
+        "bundle-2.35.4.jar",
+        "analyticsaccelerator-s3-1.3.1.jar",
+    ]
+    for jar, line in zip(
+        jars, [x for x in JARS_LOCK.read_text().splitlines() if x and x[0] != "#"], strict=True
+    ):
+        with jar.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        assert jar.parent == installed_jars_dir() and line.split()[1] == digest, jar
+    conf = lake_conf(settings)
+    assert conf["spark.driver.extraClassPath"] == conf["spark.executor.extraClassPath"]
+    assert conf["spark.driver.extraClassPath"].split(":") == [str(j) for j in jars]
 
 
 def test_unknown_job_is_refused(tmp_path: Path) -> None:

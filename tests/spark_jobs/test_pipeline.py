@@ -4,6 +4,7 @@ executor JVMs (spark-submit) giving the same rows as local mode, with no secret 
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from orchestration.steps import PIPELINE
 from orchestration.steps.gold import GOLD_STEPS, GOLD_WAREHOUSE
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
 from tests.spark_jobs.conftest import read_rows
+from tests.spark_jobs.standalone import standalone_cluster
 
 pytestmark = pytest.mark.integration
 
@@ -207,3 +209,66 @@ def test_gold_steps_in_the_step_graph(stepped: tuple[Settings, list[StepResult]]
     assert {c.table for c in results[1].counts} >= {"sales_daily", "category_cooccurrence"}
     assert "reconciled: 6 totals" in results[-1].notes[0]
     assert "gold reconciliation" in settings.audit_path.read_text(encoding="utf-8")
+
+
+def test_a_standalone_cluster_gives_local_modes_gold_and_survives_a_killed_worker(
+    gold_built: Settings, tmp_path: Path
+) -> None:
+    """A real standalone cluster (a master and two workers, separate processes of pyspark's own
+    `spark-class`, 1 core and 1 GB each): the gold step against `spark://…` writes every gold table
+    exactly as local mode did. Then, with the step running again, one worker is killed with SIGKILL (it
+    and its executor: a lost machine) once the application holds executors on both workers and its jobs
+    have begun: Spark reschedules the lost tasks on the other worker, and the step ends with the same rows."""
+    gold_dir = gold_built.lake_dir / "gold"
+    local = {table: read_rows(folder) for table, folder in gold_tables(gold_dir).items()}
+    assert len(local) == 6 and all(local.values())
+
+    with standalone_cluster(tmp_path / "cluster", workers=2, cores=1, memory="1g") as cluster:
+        settings = gold_built.model_copy(update={"spark_master": cluster.url})
+        services = build_services(settings)
+        started = time.time_ns()
+        result = PIPELINE["gold"].run(StepContext(settings, "cluster-1", _Reporter(), services))
+        assert {table: read_rows(folder) for table, folder in gold_tables(gold_dir).items()} == local
+        assert all(f.stat().st_mtime_ns >= started for f in gold_dir.rglob("*.parquet"))  # rewritten
+        assert "spark_submit" in result.notes[0] and "spark_startup" not in result.notes[0]
+        (app,) = cluster.state()["completedapps"]
+        assert app["state"] == "FINISHED"
+
+        # Again, and kill -9 a worker in the middle.
+        outcome: dict[str, Any] = {}
+
+        def step() -> None:
+            try:
+                outcome["result"] = PIPELINE["gold"].run(
+                    StepContext(settings, "cluster-2", _Reporter(), services)
+                )
+            except BaseException as error:  # reported by the asserts below
+                outcome["error"] = error
+
+        began = time.time_ns()
+        runner = threading.Thread(target=step)
+        runner.start()
+
+        def both_busy_and_writing() -> bool:
+            workers = cluster.alive_workers()
+            busy = len(workers) == 2 and all(w["coresused"] > 0 for w in workers)
+            try:
+                written = (gold_dir / "sales_daily").rglob("*.parquet")
+                return busy and any(f.stat().st_mtime_ns >= began for f in written)
+            except OSError:  # the table's folder is being swapped in
+                return False
+
+        deadline = time.monotonic() + 240
+        while not both_busy_and_writing():
+            assert runner.is_alive(), outcome
+            assert time.monotonic() < deadline, cluster.state()
+            time.sleep(0.2)
+        cluster.kill_worker(0)
+        assert runner.is_alive(), "the kill came after the step had finished"
+        runner.join(timeout=600)
+        assert not runner.is_alive() and "error" not in outcome, outcome
+        assert len(cluster.alive_workers()) == 1
+        assert {table: read_rows(folder) for table, folder in gold_tables(gold_dir).items()} == local
+        assert all(f.stat().st_mtime_ns >= began for f in gold_dir.rglob("*.parquet"))
+        finished = [a for a in cluster.state()["completedapps"] if a["state"] == "FINISHED"]
+        assert len(finished) == 2

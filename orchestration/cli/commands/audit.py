@@ -6,10 +6,9 @@ import json
 
 import typer
 
-from orchestration.cli.commands.vault import stdout
+from orchestration.cli.commands.vault import open_audited, stdout
 from orchestration.cli.errors import reporting_errors, stderr
 from orchestration.cli.state import state_of
-from orchestration.services import open_audited
 from security.audit import tail_events
 
 app = typer.Typer(
@@ -25,7 +24,7 @@ def verify(ctx: typer.Context) -> None:
 
     Verifying does not append to the trail, so it can be run as often as wanted on the evidence.
     """
-    settings = state_of(ctx).settings()
+    settings = state_of(ctx).settings(existing=True)
     with reporting_errors():
         _, trail = open_audited(settings, actor="cli")
         report = trail.verify()
@@ -52,7 +51,7 @@ def tail(
     as_json: bool = typer.Option(False, "--json", help="Print the raw JSON lines (for jq)."),
 ) -> None:
     """Show the most recent events (not verified: run `cofre audit verify` to trust them)."""
-    settings = state_of(ctx).settings()
+    settings = state_of(ctx).settings(existing=True)
     events = tail_events(settings.audit_path, lines)
     if as_json:
         for event in events:

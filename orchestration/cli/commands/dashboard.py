@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -73,17 +72,13 @@ def dashboard(
     address: Annotated[
         str, typer.Option("--address", help="Address to listen on (default: this machine only).")
     ] = "127.0.0.1",
-    home: Annotated[
-        Path | None,
-        typer.Option("--home", help="State directory (default ./.cofre, or COFRE_HOME).", show_default=False),
-    ] = None,
     target: Annotated[
         str | None,
         typer.Option("--target", help="Warehouse to read: duckdb (default) or postgres.", show_default=False),
     ] = None,
 ) -> None:
     """Open the analytics dashboard (Streamlit) on the published marts: http://ADDRESS:PORT."""
-    settings = state_of(ctx).settings(home=home, target=target)
+    settings = state_of(ctx).settings(target=target)
     if settings.target == "duckdb" and not settings.published_path.exists():
         console.print(
             f"[red]No published marts at {settings.published_path}.[/red] Run `cofre run` first: the "

@@ -11,16 +11,15 @@ state directory (`<home>/dbt/target`, `<home>/dbt/logs`) and every line dbt prin
     cofre dbt docs generate
 
 The target is dbt's `--target`/`-t` when given, else COFRE_TARGET (default duckdb). Without a dbt
-sub-command (`cofre dbt --version`) dbt runs as is, with no secret at all.
+sub-command (`cofre dbt --version`) dbt runs as is, with no secret at all. cofre's global options
+(`--home`, `--debug`) are cofre's, wherever they are given; every other argument is dbt's.
 """
 
 from __future__ import annotations
 
 import subprocess
-from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from orchestration.cli.state import state_of
@@ -40,13 +39,7 @@ def target_of(args: list[str]) -> str | None:
     return None
 
 
-def dbt(
-    ctx: typer.Context,
-    home: Annotated[
-        str | None,
-        typer.Option("--home", help="State directory (default ./.cofre, or COFRE_HOME).", show_default=False),
-    ] = None,
-) -> None:
+def dbt(ctx: typer.Context) -> None:
     """Run dbt in transform/ with this state's warehouse and secrets (`cofre dbt build`, `cofre dbt docs
     generate`, `cofre dbt build --target postgres`, any dbt arguments)."""
     args = list(ctx.args)
@@ -57,12 +50,7 @@ def dbt(
     if not args or args[0].startswith("-"):  # `--version`, `--help`: no project, no secret
         done = subprocess.run([dbt_executable(), *args], cwd=TRANSFORM_DIR, env=child_environment("dbt"))
         raise typer.Exit(done.returncode)
-    try:
-        settings = state_of(ctx).settings(home=home, target=target_of(args))
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        console.print(f"[red]error:[/red] {problems} (targets: duckdb, postgres)")
-        raise typer.Exit(2) from None
+    settings = state_of(ctx).settings(target=target_of(args), existing=True)  # a bad target: exit 2
     prepare_process(settings)
     from orchestration.cli.errors import reporting_errors
     from orchestration.services import open_audited

@@ -3,6 +3,7 @@ the S3 server. Every move is an audit event (`lifecycle.move`); see docs/lake.md
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 import typer
@@ -15,6 +16,7 @@ from orchestration.cli.state import state_of
 
 if TYPE_CHECKING:
     from ingestion.lake import S3Options
+    from orchestration.settings import Settings
 
 app = typer.Typer(
     help="Move bronze loads older than the retention to cold storage, and restore them.",
@@ -22,6 +24,15 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 stdout = Console(highlight=False, soft_wrap=True)
+WAIT = typer.Option(False, "--wait", help="If a run holds the state directory, wait for it.")
+
+
+def _locked(settings: Settings, *, dry_run: bool, wait: bool) -> AbstractContextManager[None]:
+    """A move holds the state directory's lock (no run reads bronze while loads move); a dry run
+    changes nothing and takes none."""
+    from orchestration.lock import state_lock
+
+    return nullcontext() if dry_run else state_lock(settings.home, "cofre lifecycle", wait=wait)
 
 
 @app.command()
@@ -34,6 +45,7 @@ def run(
     include_restored: bool = typer.Option(
         False, "--include-restored", help="Also move loads that were restored from cold."
     ),
+    wait: bool = WAIT,
 ) -> None:
     """Move bronze loads older than the retention to the cold layer (copy, verify, record, delete).
 
@@ -43,7 +55,7 @@ def run(
     days = settings.retention_days if older_than is None else older_than
     from ingestion import lifecycle
 
-    with reporting_errors(), lake_errors():
+    with reporting_errors(), lake_errors(), _locked(settings, dry_run=dry_run, wait=wait):
         lake, audit = open_lake(settings, audited=not dry_run)
         report = lifecycle.run(
             lake, older_than_days=days, dry_run=dry_run, audit=audit, include_restored=include_restored
@@ -70,15 +82,18 @@ def run(
 @app.command()
 def restore(
     ctx: typer.Context,
-    load_id: str = typer.Argument(..., help="The load to bring back (see `cofre lake info`)."),
+    load_id: str = typer.Argument(
+        ..., metavar="LOAD_ID", help="The load to bring back (see `cofre lake info`)."
+    ),
     source: str | None = typer.Option(None, "--source", help="The load's source, if ambiguous."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be restored."),
+    wait: bool = WAIT,
 ) -> None:
     """Bring an archived load back from the cold layer into bronze, verified against its manifest."""
     settings = state_of(ctx).settings()
     from ingestion import lifecycle
 
-    with reporting_errors(), lake_errors():
+    with reporting_errors(), lake_errors(), _locked(settings, dry_run=dry_run, wait=wait):
         lake, audit = open_lake(settings, audited=not dry_run)
         move = lifecycle.restore(lake, load_id, source=source, dry_run=dry_run, audit=audit)
     stdout.print(f"{move.outcome}: load {move.load_id} of {move.source}, {move.objects} objects")
@@ -99,10 +114,6 @@ def s3_config(
 
     It is not equivalent in guarantees: read its limits in docs/lake.md before using it.
     """
-    if output not in ("json", "xml"):
-        raise typer.BadParameter("use json or xml", param_hint="--format")
-    if output not in ("json", "xml"):
-        raise typer.BadParameter("use json or xml", param_hint="--format")
     if output not in ("json", "xml"):
         raise typer.BadParameter("use json or xml", param_hint="--format")
     settings = state_of(ctx).settings()

@@ -8,6 +8,7 @@ never through arguments, which other users can read in the process list and shel
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -15,9 +16,40 @@ from rich.table import Table
 
 from orchestration.cli.errors import reporting_errors, stderr
 from orchestration.cli.state import state_of
-from orchestration.services import open_audited, open_cofre_state, open_vault, vault_key
 from security.bootstrap import EMBEDDED_SECRETS
 from security.errors import CofreSecurityError, VaultAlreadyExists
+from security.vault import Vault
+
+if TYPE_CHECKING:
+    from orchestration.settings import Settings
+    from security.audit import AuditTrail
+    from security.state import OpenedState
+
+
+def open_audited(settings: Settings, *, actor: str) -> tuple[Vault, AuditTrail]:
+    """orchestration.services.open_audited, imported when used (it imports the lake: pyarrow)."""
+    from orchestration import services
+
+    return services.open_audited(settings, actor=actor)
+
+
+def open_vault(settings: Settings) -> Vault:
+    from orchestration import services
+
+    return services.open_vault(settings)
+
+
+def vault_key(settings: Settings) -> str | None:
+    from orchestration import services
+
+    return services.vault_key(settings)
+
+
+def open_cofre_state(settings: Settings, *, actor: str, create: bool = False) -> OpenedState:
+    from orchestration import services
+
+    return services.open_cofre_state(settings, actor=actor, create=create)
+
 
 app = typer.Typer(
     help="Manage the encrypted vault of credentials.",
@@ -70,7 +102,7 @@ def init(ctx: typer.Context) -> None:
 
 @app.command("set")
 def set_secret(
-    ctx: typer.Context, name: str = typer.Argument(..., help="Entry name, e.g. pg_password.")
+    ctx: typer.Context, name: str = typer.Argument(..., metavar="NAME", help="Entry name, e.g. pg_password.")
 ) -> None:
     """Store a secret read from stdin (never from the command line): `... | cofre vault set NAME`."""
     value = _read_value(name)
@@ -83,7 +115,7 @@ def set_secret(
 
 
 @app.command()
-def get(ctx: typer.Context, name: str = typer.Argument(..., help="Entry name.")) -> None:
+def get(ctx: typer.Context, name: str = typer.Argument(..., metavar="NAME", help="Entry name.")) -> None:
     """Print a secret's value on stdout, for piping into the program that needs it.
 
     Only the value is written (no trailing newline unless stdout is a terminal), and the read is
@@ -114,7 +146,7 @@ def list_entries(ctx: typer.Context) -> None:
 @app.command()
 def delete(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Entry name."),
+    name: str = typer.Argument(..., metavar="NAME", help="Entry name."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     force: bool = typer.Option(
         False, "--force", help="Allow deleting a secret cofre generated and relies on."
@@ -137,10 +169,17 @@ def delete(
 
 
 @app.command()
-def rotate(ctx: typer.Context) -> None:
-    """Re-encrypt every entry under a new key version, then retire the old key (see the runbook)."""
-    settings = state_of(ctx).settings()
-    with reporting_errors():
+def rotate(
+    ctx: typer.Context,
+    wait: bool = typer.Option(False, "--wait", help="If a run holds the state directory, wait for it."),
+) -> None:
+    """Re-encrypt every entry under a new key version, then retire the old key (see the runbook).
+
+    Holds the state directory's lock: no run reads the vault while it is re-encrypted."""
+    settings = state_of(ctx).settings(existing=True)
+    from orchestration.lock import state_lock
+
+    with reporting_errors(), state_lock(settings.home, "cofre vault rotate", wait=wait):
         state = open_cofre_state(settings, actor="cli")
         vault, trail = state.vault, state.audit
         assert trail is not None
