@@ -21,6 +21,7 @@ from typing import Any
 
 from orchestration.errors import describe_error
 from orchestration.graph import Reporter, Step, StepContext, StepResult, TableCount
+from orchestration.lineage import observe
 from orchestration.processes import start_ticks
 from orchestration.services import Services
 from orchestration.settings import Settings
@@ -112,6 +113,7 @@ def run_steps(
         resumes=resumes,
     )
     save_record(settings.runs_dir, record)
+    steps = observe(steps, settings)  # OpenLineage events of each step (orchestration/lineage.py)
     context = StepContext(settings=settings, run_id=record.run_id, reporter=reporter, services=services)
     details: dict[str, Any] = {"steps": [s.name for s in steps], "pid": record.pid}
     if resumes:

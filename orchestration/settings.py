@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     # yarn, k8s://…, local-cluster[…]) gets each job through spark-submit on the lake's own URLs.
     spark_master: str = Field(default="local[2]", description="Spark master of the gold step.")
 
+    # Lineage: OpenLineage events of every step go to <home>/lineage/openlineage.jsonl, and here too when set.
+    lineage_url: str | None = Field(
+        default=None,
+        description="OpenLineage HTTP endpoint that also receives the run events (e.g. Marquez, "
+        "http://127.0.0.1:5000); they always go to <home>/lineage/openlineage.jsonl.",
+    )
+
     # Master key of the vault: COFRE_VAULT_KEY (taken out of the process environment at the edge, so no
     # child inherits it), else the 0600 file COFRE_VAULT_KEY_FILE, else the per-user key file of this
     # state directory under config_home, never inside the state directory (security/state.py).

@@ -19,15 +19,15 @@ customers as (
 ),
 
 sales_daily as (
-    select * from {{ source('gold', 'sales_daily') }}
+    select * from {{ ref('sales_daily') }}
 ),
 
 seller_scorecard as (
-    select * from {{ source('gold', 'seller_scorecard') }}
+    select * from {{ ref('seller_scorecard') }}
 ),
 
 customer_rfm as (
-    select * from {{ source('gold', 'customer_rfm') }}
+    select * from {{ ref('customer_rfm') }}
 ),
 
 sold_items as (

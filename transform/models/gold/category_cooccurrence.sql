@@ -1,0 +1,3 @@
+-- Gold table written by the Spark job spark_category_cooccurrence (spark_jobs/category_cooccurrence.py) and loaded into the warehouse by
+-- cofre's `load_gold` step; dbt only checks that it is there (materialization spark_gold).
+-- depends_on: {{ ref('spark_category_cooccurrence') }}

@@ -1,0 +1,5 @@
+-- The Spark job spark_jobs/category_cooccurrence.py (cofre's `gold` step), drawn in the dbt graph: dbt runs nothing here.
+-- It reads the lake copy of these masked silver tables (written by `export_silver`):
+-- depends_on: {{ ref('order_items') }}
+-- depends_on: {{ ref('product_categories') }}
+-- depends_on: {{ ref('products') }}

@@ -1,0 +1,8 @@
+-- The Spark job spark_jobs/sales_daily.py (cofre's `gold` step), drawn in the dbt graph: dbt runs nothing here.
+-- It reads the lake copy of these masked silver tables (written by `export_silver`):
+-- depends_on: {{ ref('customers') }}
+-- depends_on: {{ ref('order_items') }}
+-- depends_on: {{ ref('orders') }}
+-- depends_on: {{ ref('product_categories') }}
+-- depends_on: {{ ref('products') }}
+-- depends_on: {{ ref('stg_bcb__ipca') }}
