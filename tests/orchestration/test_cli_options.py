@@ -155,3 +155,13 @@ def test_vault_init_creates_the_vault_where_home_says_both_ways(tmp_path: Path) 
         listed = cofre("vault", "list", "--home", str(home), cwd=tmp_path)
         assert listed.returncode == 0 and "masking_key" in listed.stdout
     assert not (tmp_path / ".cofre").exists() and not (tmp_path / "a").exists()
+
+
+def test_vault_get_outside_a_state_directory_names_it_and_creates_nothing(tmp_path: Path) -> None:
+    """The analytics engineer's slip: `cofre vault get masking_key` in transform/ (no .cofre there) says
+    where it looked and how to point at the right state, exit 2, and leaves the folder untouched."""
+    got = cofre("vault", "get", "masking_key", cwd=tmp_path)
+    assert got.returncode == 2, got.stdout + got.stderr
+    assert "no state directory at" in got.stderr and "--home" in got.stderr
+    assert "vault init" not in got.stderr + got.stdout
+    assert not any(tmp_path.iterdir())

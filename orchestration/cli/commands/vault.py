@@ -122,7 +122,7 @@ def get(ctx: typer.Context, name: str = typer.Argument(..., metavar="NAME", help
     recorded in the audit trail.
     """
     with reporting_errors():
-        vault, _trail = open_audited(state_of(ctx).settings(), actor="cli")
+        vault, _trail = open_audited(state_of(ctx).settings(existing=True), actor="cli")
         value = vault.get(name)
     if sys.stdout.isatty():
         stderr.print("warning: the value is shown on your terminal; prefer piping it to its consumer")
