@@ -71,12 +71,14 @@ def run_step(name: str, *, run_id: str, graph: StepGraph | None = None) -> dict[
     settings = load_settings()
     prepare_process(settings, log_file=False)
     from orchestration.graph import StepContext
+    from orchestration.lineage import observe
     from orchestration.services import build_services
     from orchestration.steps import PIPELINE
 
     graph = graph or PIPELINE
     services = build_services(settings, actor="airflow")
-    step = graph[name]
+    # OpenLineage events of the step, as the embedded runner emits them (the run's own are not: one task)
+    step = observe([graph[name]], settings, run_events=False)[0]
     context = StepContext(settings=settings, run_id=run_id, reporter=LogReporter(), services=services)
     started = time.perf_counter()
     try:
