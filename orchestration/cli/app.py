@@ -16,6 +16,7 @@ from rich.console import Console
 from orchestration.cli.commands import airflow as airflow_commands
 from orchestration.cli.commands import audit, lake, lifecycle, vault
 from orchestration.cli.commands.dashboard import dashboard
+from orchestration.cli.commands.privacy import app as privacy_app
 from orchestration.cli.state import CliState, state_of
 from orchestration.environment import prepare_process
 from orchestration.settings import Settings
@@ -27,6 +28,7 @@ app.add_typer(vault.app, name="vault")
 app.add_typer(audit.app, name="audit")
 app.add_typer(lake.app, name="lake")
 app.add_typer(lifecycle.app, name="lifecycle")
+app.add_typer(privacy_app, name="privacy")
 app.add_typer(airflow_commands.app, name="airflow")
 app.command()(dashboard)
 console = Console()
