@@ -38,8 +38,12 @@ def publish_marts(ctx: StepContext) -> StepResult:
     return StepResult(
         counts=[TableCount("published", t, n) for t, n in counts.items()],
         outputs={MARTS_PUBLISHED: where},
-        notes=[f"privacy gate: {len(results)} quasi-identifier sets, smallest k {min((r.k for r in results), default=0)}"],
+        notes=[f"privacy gate: {len(results)} quasi-identifier sets, smallest k {_smallest_k(results)}"],
     )
+
+
+def _smallest_k(results: list[privacy.KResult]) -> int:
+    return min((r.k for r in results), default=0)
 
 
 def privacy_gate(ctx: StepContext) -> list[privacy.KResult]:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs in the lock; plain safe_load
 
 from orchestration.warehouse.dbt_project import TRANSFORM_DIR
 
@@ -114,8 +114,9 @@ class KResult:
         smallest = ", ".join(str(n) for n in self.smallest)
         return (
             f"{self.table} ({', '.join(self.columns)}): k={self.k} < {self.k_required}; "
-            f"{self.groups_below_k} of {self.groups} groups, {self.records_below_k} of {self.records} records "
-            f"({self.share_below_k:.1%}) below k; smallest groups: {smallest}"
+            f"{self.groups_below_k} of {self.groups} groups, "
+            f"{self.records_below_k} of {self.records} records ({self.share_below_k:.1%}) below k; "
+            f"smallest groups: {smallest}"
         )
 
 
@@ -138,7 +139,10 @@ def load_policy(path: Path | None = None) -> PrivacyPolicy:
     for model in document.get("models") or []:
         table = _identifier(model.get("name"), "model name")
         privacy = (_meta(model)).get("privacy")
-        exclude = tuple((_identifier(c, "exclude column"), str(v)) for c, v in ((privacy or {}).get("exclude") or {}).items())
+        exclude = tuple(
+            (_identifier(c, "exclude column"), str(v))
+            for c, v in ((privacy or {}).get("exclude") or {}).items()
+        )
         for column in model.get("columns") or []:
             treated = _meta(column).get("privacy")
             if treated:
@@ -227,7 +231,7 @@ def _records_sql(qi: QuasiIdentifierSet, schema: str) -> str:
         for dimension, key in qi.joins
     )
     where = " and ".join(
-        f"\"{qi.table}\".\"{column}\" is distinct from '{value.replace(chr(39), chr(39) * 2)}'"
+        f'"{qi.table}"."{column}" is distinct from \'{value.replace(chr(39), chr(39) * 2)}\''
         for column, value in qi.exclude
     )
     return (
@@ -270,7 +274,11 @@ def _generalised_sql(treatment: Treatment, schema: str) -> str:
             + (f" where {' and '.join(where)}" if where else "")
             + f" group by {column} order by 1"
         )
-    match = f"{column} is null" if treatment.generalised_to is None else f"{column} = '{treatment.generalised_to}'"
+    match = (
+        f"{column} is null"
+        if treatment.generalised_to is None
+        else f"{column} = '{treatment.generalised_to}'"
+    )
     return f"select 'generalised', count(*) from {source} where {' and '.join([match, *where])}"
 
 
@@ -312,7 +320,9 @@ def _generalised(execute: Execute, policy: PrivacyPolicy, schema: str) -> list[t
     found = []
     for treatment in policy.treatments:
         if (treatment.table, treatment.column) not in present:
-            found.append((treatment.table, f"{treatment.table}.{treatment.column} (not applied: no such column)"))
+            found.append(
+                (treatment.table, f"{treatment.table}.{treatment.column} (not applied: no such column)")
+            )
             continue
         rows = execute(_generalised_sql(treatment, schema))
         if treatment.generalised_to == "by_value":
@@ -432,7 +442,17 @@ def audit_details(run_id: str, results: Iterable[KResult]) -> dict[str, Any]:
             {
                 key: value
                 for key, value in asdict(r).items()
-                if key in ("table", "columns", "k_required", "k", "groups_below_k", "records", "records_below_k", "smallest")
+                if key
+                in (
+                    "table",
+                    "columns",
+                    "k_required",
+                    "k",
+                    "groups_below_k",
+                    "records",
+                    "records_below_k",
+                    "smallest",
+                )
             }
             for r in listed
         ],

@@ -31,7 +31,9 @@ SECRET_LOOKING = ("013", "699", "SP", "AC", "2018-01")
 
 def policy_file(tmp_path: Path, *, k: int = 3, with_date: bool = False, name: str = "policy.yml") -> Path:
     """A policy in the marts' YAML shape: dim_customer on (state, zip3), and fct_orders joined to it."""
-    fact_set = ["dim_customer.state_code", "dim_customer.customer_zip3"] + (["purchase_date"] if with_date else [])
+    fact_set = ["dim_customer.state_code", "dim_customer.customer_zip3"] + (
+        ["purchase_date"] if with_date else []
+    )
     document = {
         "min_k": k,
         "models": [
@@ -49,7 +51,9 @@ def policy_file(tmp_path: Path, *, k: int = 3, with_date: bool = False, name: st
                 "columns": [
                     {
                         "name": "customer_zip3",
-                        "config": {"meta": {"privacy": {"treatment": "zip3 to state", "generalised_to": None}}},
+                        "config": {
+                            "meta": {"privacy": {"treatment": "zip3 to state", "generalised_to": None}}
+                        },
                     }
                 ],
             },
@@ -72,7 +76,9 @@ def policy_file(tmp_path: Path, *, k: int = 3, with_date: bool = False, name: st
     return path
 
 
-def _create(execute: Callable[[str], Any], many: Callable[[str, list[tuple[Any, ...]]], Any], mark: str) -> None:
+def _create(
+    execute: Callable[[str], Any], many: Callable[[str, list[tuple[Any, ...]]], Any], mark: str
+) -> None:
     execute("create schema marts")
     execute(
         "create table marts.dim_customer (customer_key varchar, customer_unique_token varchar, "
@@ -181,14 +187,25 @@ def test_the_default_policy_covers_every_customer_linked_table() -> None:
     }
     assert all(qi.k == 5 for qi in policy.sets)
     treated = {(t.table, t.column) for t in policy.treatments}
-    assert {("dim_customer", "customer_zip3"), ("dim_seller", "seller_city"), ("fct_orders", "time_grain")} <= treated
+    assert {
+        ("dim_customer", "customer_zip3"),
+        ("dim_seller", "seller_city"),
+        ("fct_orders", "time_grain"),
+    } <= treated
 
 
 def test_a_policy_naming_a_table_that_is_not_joined_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bad.yml"
     path.write_text(
         yaml.safe_dump(
-            {"models": [{"name": "fct_orders", "config": {"meta": {"privacy": {"quasi_identifiers": [["dim_x.a"]]}}}}]}
+            {
+                "models": [
+                    {
+                        "name": "fct_orders",
+                        "config": {"meta": {"privacy": {"quasi_identifiers": [["dim_x.a"]]}}},
+                    }
+                ]
+            }
         ),
         encoding="utf-8",
     )

@@ -1,6 +1,7 @@
 """The privacy policy on marts built by dbt from the real ingestion (scale 0.01, DuckDB): the treatments
 leave every quasi-identifier set of the policy at k >= 5, and the publish step's gate follows the policy
-given through the `privacy_policy` setting — a stricter k stops the publish, the marts' own lets it through."""
+given through the `privacy_policy` setting: a stricter k stops the publish, the marts' own lets it
+through."""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ def test_publish_follows_the_policy_given_through_the_setting(duckdb_built: Buil
 
     with duckdb.connect(str(lowered.warehouse_path), read_only=True) as con:
         recorded = con.execute(
-            "select run_id, bool_and(passed), count(*) from ops.privacy_checks group by run_id order by run_id"
+            "select run_id, bool_and(passed), count(*) from ops.privacy_checks "
+            "group by run_id order by run_id"
         ).fetchall()
     assert recorded == [("lowered-run", True, 6), ("strict-run", False, 6)]
     gates = [

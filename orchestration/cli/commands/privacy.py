@@ -31,11 +31,14 @@ stdout = Console(highlight=False, soft_wrap=True)
 def report(
     ctx: typer.Context,
     target: Annotated[
-        str | None, typer.Option("--target", help="Warehouse: duckdb (default) or postgres.", show_default=False)
+        str | None,
+        typer.Option("--target", help="Warehouse: duckdb (default) or postgres.", show_default=False),
     ] = None,
     policy: Annotated[
         Path | None,
-        typer.Option("--policy", help="Another privacy policy file (default: the marts' YAML).", show_default=False),
+        typer.Option(
+            "--policy", help="Another privacy policy file (default: the marts' YAML).", show_default=False
+        ),
     ] = None,
     plain: Annotated[bool, typer.Option("--plain", help="Tab-separated lines, no table drawing.")] = False,
 ) -> None:
