@@ -15,6 +15,19 @@
 
 
 {#-
+  The smallest group a column's treatment keeps a value for: its `meta.privacy.min_group` in the model's
+  YAML (e.g. a zip3 kept only where enough people share it to keep their dates fine), else the model's k.
+-#}
+{% macro privacy_min_group(column_name) -%}
+    {%- set column = model.columns.get(column_name) if execute else none -%}
+    {%- set column_config = (column.config if column is not none and column.config is mapping else {}) -%}
+    {%- set meta = (column_config.get('meta') or (column.meta if column is not none else {}) or {}) -%}
+    {%- set policy = meta.get('privacy') or {} -%}
+    {{- return(policy.get('min_group', privacy_k()) | int) -}}
+{%- endmacro %}
+
+
+{#-
   Generalise the rows of small groups: a `select` of `columns` from `relation` in which, for the rows
   whose group (`group_by`) counts fewer than k distinct `entity` values, each column of `generalized`
   takes its generalised SQL value instead (e.g. {'customer_zip3': 'null'}: the zip3 falls back to the
@@ -45,15 +58,16 @@
 {#-
   The finest time grain each record can be published at without singling anyone out (top-down split):
   every record starts as one group per `partition_by` (the location a reader can join), then each group
-  is split by year, quarter, month and day in turn. A group is split only if every part that moves on
-  counts at least k distinct `entity` values and what stays behind is empty or counts at least k too;
-  records in parts too small stay at the parent's grain. Returns `key`, `published_date` (the time
-  truncated to the record's grain; null when even the year would single someone out) and `time_grain`
-  ('year', 'quarter', 'month', 'day' or 'none').
+  is split by quarter, month and day in turn (no year level by default: Olist's first and last years are
+  a few months each, and what stays behind from them would hold back a whole year). A part moves on to
+  the finer grain when it counts at least k distinct `entity` values; the parts too small stay behind at the parent's grain, and when they
+  would count fewer than k, the smallest big parts stay behind with them until they count k. Returns `key`, `published_date` (the time
+  truncated to the record's grain; null when even the coarsest grain would single someone out) and
+  `time_grain` ('quarter', 'month', 'day' or 'none'; 'year' when asked for).
 
   `relation` must have the columns `key`, `partition_by`, `entity` and `time_column`.
 -#}
-{% macro generalize_time(relation, key, partition_by, entity, time_column, grains=('year', 'quarter', 'month', 'day'), k=none) -%}
+{% macro generalize_time(relation, key, partition_by, entity, time_column, grains=('quarter', 'month', 'day'), k=none) -%}
     {%- set k = k or privacy_k() -%}
     {%- set parts = partition_by | join(', ') -%}
     _time_0 as (
@@ -98,14 +112,31 @@
         where _open and not _big
         group by {{ parts }}, _value
     ),
+    -- Parts big enough move on, smallest first, unless what stays behind would hold fewer than k: then
+    -- the smallest big parts stay behind with it until it holds k (sizes add up distinct people per
+    -- part, an upper bound of the people they share; the gate measures the result).
+    {{ step }}_ranked as (
+        select
+            s.*,
+            coalesce(r._entities, 0) as _behind,
+            coalesce(sum(case when s._entities >= {{ k }} then s._entities end) over (
+                partition by {% for p in partition_by %}s.{{ p }}, {% endfor %}s._value
+                order by s._entities, s._child
+                rows between unbounded preceding and 1 preceding
+            ), 0) as _smaller_big
+        from {{ step }}_sizes as s
+        left join {{ step }}_left_behind as r
+            on {% for p in partition_by %}s.{{ p }} is not distinct from r.{{ p }} and {% endfor -%}
+            s._value is not distinct from r._value
+    ),
     {{ step }}_decided as (
         select
             m.*,
-            m._open and m._big and coalesce(r._entities, 0) not between 1 and {{ k - 1 }} as _moves
+            m._open and m._big and (q._behind = 0 or q._behind + q._smaller_big >= {{ k }}) as _moves
         from {{ step }}_marked as m
-        left join {{ step }}_left_behind as r
-            on {% for p in partition_by %}m.{{ p }} is not distinct from r.{{ p }} and {% endfor -%}
-            m._value is not distinct from r._value
+        left join {{ step }}_ranked as q
+            on {% for p in partition_by %}m.{{ p }} is not distinct from q.{{ p }} and {% endfor -%}
+            m._value is not distinct from q._value and m._child is not distinct from q._child
             and m._open
     ),
     {{ step }} as (

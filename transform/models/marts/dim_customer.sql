@@ -46,7 +46,8 @@ zip3_generalised as (
         ['customer_key', 'customer_unique_token', 'state_code', 'region', 'customer_zip3', 'counted_person'],
         group_by=['state_code', 'customer_zip3'],
         entity='counted_person',
-        generalized={'customer_zip3': 'null'}
+        generalized={'customer_zip3': 'null'},
+        k=privacy_min_group('customer_zip3')
     ) }}
 ),
 
