@@ -62,8 +62,9 @@
   a few months each, and what stays behind from them would hold back a whole year). A part moves on to
   the finer grain when it counts at least k distinct `entity` values; the parts too small stay behind at
   the parent's grain, and when they would count fewer than k, the smallest big parts stay behind with
-  them until they count k. Returns `key`, `published_date` (the time truncated to the record's grain; null when even the coarsest grain would single someone out) and
-  `time_grain` ('quarter', 'month', 'day' or 'none'; 'year' when asked for).
+  them until they count k. Returns `key`, `published_date` (the time truncated to the record's grain;
+  null when even the coarsest grain would single someone out) and `time_grain` ('quarter', 'month',
+  'day' or 'none'; 'year' when asked for).
 
   `relation` must have the columns `key`, `partition_by`, `entity` and `time_column`.
 -#}
