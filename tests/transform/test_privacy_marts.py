@@ -90,3 +90,18 @@ def test_publish_follows_the_policy_given_through_the_setting(duckdb_built: Buil
         if e["action"] == "gate.result" and e["target"] == "privacy k-anonymity duckdb"
     ]
     assert gates == [("failure", "strict-run"), ("success", "lowered-run")]
+
+
+def test_postgres_marts_have_k_of_the_policy_on_every_set(postgres_built: Built) -> None:
+    import psycopg2
+
+    from tests.transform.conftest import PG
+
+    assert postgres_built.run.success, "\n".join(postgres_built.run.failures)
+    con = psycopg2.connect(dbname=postgres_built.settings.pg_database, **PG)
+    try:
+        results = privacy.measure_postgres(con, privacy.load_policy(), "marts")
+    finally:
+        con.close()
+    assert len(results) == 6
+    assert [r.describe() for r in results if not r.passed] == []
