@@ -74,7 +74,7 @@ def report(
     stdout.print(f"Published data: {where}\nPolicy: {rules.source} (default k {rules.min_k})")
     if plain:
         for row in (header, *rows):
-            stdout.print("\t".join(row))
+            typer.echo("\t".join(row))  # plain text: rich would expand the tabs
     else:
         table = Table(*header, show_lines=True)
         for row in rows:
