@@ -5,6 +5,7 @@ through."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,12 @@ def _policy_with_k(tmp_path: Path, k: int) -> Path:
 
 
 def test_publish_follows_the_policy_given_through_the_setting(duckdb_built: Built, tmp_path: Path) -> None:
+    # The copy gets its own key and anchor (a copy of the config directory): its audit events must not
+    # advance the anchor of the shared state, whose trail would then look truncated.
     home = copy_home(duckdb_built.settings, tmp_path / "home").home
-    strict = Settings(home=home, privacy_policy=_policy_with_k(tmp_path, 500))
+    config = tmp_path / "config"
+    shutil.copytree(duckdb_built.settings.config_home / "cofre", config / "cofre")
+    strict = Settings(home=home, config_home=config, privacy_policy=_policy_with_k(tmp_path, 500))
     services = build_services(strict)
     with pytest.raises(privacy.PrivacyGateFailed) as failed:
         publish_marts(StepContext(strict, "strict-run", _Reporter(), services))
@@ -73,7 +78,7 @@ def test_publish_follows_the_policy_given_through_the_setting(duckdb_built: Buil
     assert "< 500" in str(failed.value) and "smallest groups:" in str(failed.value)
     assert not strict.published_path.exists()  # nothing published
 
-    lowered = Settings(home=home, privacy_policy=_policy_with_k(tmp_path, 5))
+    lowered = Settings(home=home, config_home=config, privacy_policy=_policy_with_k(tmp_path, 5))
     result = publish_marts(StepContext(lowered, "lowered-run", _Reporter(), build_services(lowered)))
     assert lowered.published_path.exists()
     assert any(note.startswith("privacy gate: 6 quasi-identifier sets") for note in result.notes)
