@@ -61,8 +61,8 @@
   is split by quarter, month and day in turn (no year level by default: Olist's first and last years are
   a few months each, and what stays behind from them would hold back a whole year). A part moves on to
   the finer grain when it counts at least k distinct `entity` values; the parts too small stay behind at
-  the parent's grain, and when they would count fewer than k, the smallest big parts stay behind with
-  them until they count k. Returns `key`, `published_date` (the time truncated to the record's grain;
+  the parent's grain, and when they would count fewer than k, the largest part lends them the people
+  they lack (if it keeps k itself; else the whole group stays). Returns `key`, `published_date` (the time truncated to the record's grain;
   null when even the coarsest grain would single someone out) and `time_grain` ('quarter', 'month',
   'day' or 'none'; 'year' when asked for).
 
@@ -100,7 +100,11 @@
     {{ step }}_marked as (
         select
             c.*,
-            coalesce(s._entities >= {{ k }}, false) as _big
+            coalesce(s._entities >= {{ k }}, false) as _big,
+            dense_rank() over (
+                partition by c._open, {% for p in partition_by %}c.{{ p }}, {% endfor %}c._value, c._child
+                order by c._entity nulls last
+            ) as _person_rank
         from {{ step }}_child as c
         left join {{ step }}_sizes as s
             on {% for p in partition_by %}c.{{ p }} is not distinct from s.{{ p }} and {% endfor -%}
@@ -113,31 +117,49 @@
         where _open and not _big
         group by {{ parts }}, _value
     ),
-    -- Parts big enough move on, smallest first, unless what stays behind would hold fewer than k: then
-    -- the smallest big parts stay behind with it until it holds k (sizes add up distinct people per
-    -- part, an upper bound of the people they share; the gate measures the result).
-    {{ step }}_ranked as (
+    -- Parts big enough move on. When the small parts left behind hold fewer than k people, the largest
+    -- part lends them the people they lack (the first by token: arbitrary, but the same every run), if
+    -- it keeps k itself; otherwise nothing of the group moves on.
+    {{ step }}_donor as (
         select
-            s.*,
-            coalesce(r._entities, 0) as _behind,
-            coalesce(sum(case when s._entities >= {{ k }} then s._entities end) over (
-                partition by {% for p in partition_by %}s.{{ p }}, {% endfor %}s._value
-                order by s._entities, s._child
-                rows between unbounded preceding and 1 preceding
-            ), 0) as _smaller_big
-        from {{ step }}_sizes as s
-        left join {{ step }}_left_behind as r
-            on {% for p in partition_by %}s.{{ p }} is not distinct from r.{{ p }} and {% endfor -%}
-            s._value is not distinct from r._value
+            {{ parts }},
+            _value,
+            _child as _donor_child,
+            _entities as _donor_size,
+            row_number() over (
+                partition by {{ parts }}, _value order by _entities desc, _child
+            ) as _donor_rank
+        from {{ step }}_sizes
+        where _entities >= {{ k }}
+    ),
+    {{ step }}_plan as (
+        select
+            r.*,
+            d._donor_child,
+            {{ k }} - r._entities as _need,
+            coalesce(d._donor_size - ({{ k }} - r._entities) >= {{ k }}, false) as _lends
+        from {{ step }}_left_behind as r
+        left join {{ step }}_donor as d
+            on {% for p in partition_by %}r.{{ p }} is not distinct from d.{{ p }} and {% endfor -%}
+            r._value is not distinct from d._value
+            and d._donor_rank = 1
+        where r._entities between 1 and {{ k - 1 }}
     ),
     {{ step }}_decided as (
         select
             m.*,
-            m._open and m._big and (q._behind = 0 or q._behind + q._smaller_big >= {{ k }}) as _moves
+            m._open and m._big
+            and (
+                q._need is null
+                or (
+                    q._lends
+                    and not (m._child is not distinct from q._donor_child and m._person_rank <= q._need)
+                )
+            ) as _moves
         from {{ step }}_marked as m
-        left join {{ step }}_ranked as q
+        left join {{ step }}_plan as q
             on {% for p in partition_by %}m.{{ p }} is not distinct from q.{{ p }} and {% endfor -%}
-            m._value is not distinct from q._value and m._child is not distinct from q._child
+            m._value is not distinct from q._value
             and m._open
     ),
     {{ step }} as (
