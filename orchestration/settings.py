@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         description="OpenLineage HTTP endpoint that also receives the run events (e.g. Marquez, "
         "http://127.0.0.1:5000); they always go to <home>/lineage/openlineage.jsonl.",
     )
+    # Privacy policy of what is published (issue 15): the marts' YAML by default (docs/privacy.md).
+    privacy_policy: Path | None = Field(
+        default=None,
+        description="A YAML privacy policy to measure the published data with instead of the marts' own "
+        "(models with config.meta.privacy, optional min_k): to try a stricter or looser policy.",
+    )
 
     # Master key of the vault: COFRE_VAULT_KEY (taken out of the process environment at the edge, so no
     # child inherits it), else the 0600 file COFRE_VAULT_KEY_FILE, else the per-user key file of this
@@ -112,7 +118,9 @@ class Settings(BaseSettings):
         "~/.config).",
     )
 
-    @field_validator("home", "olist_dir", "pg_reader_password_file", "vault_key_file", "config_home")
+    @field_validator(
+        "home", "olist_dir", "pg_reader_password_file", "vault_key_file", "config_home", "privacy_policy"
+    )
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None

@@ -21,6 +21,7 @@ from orchestration.cli.commands import airflow as airflow_commands
 from orchestration.cli.commands import audit, lake, lifecycle, vault
 from orchestration.cli.commands import dbt as dbt_command
 from orchestration.cli.commands.dashboard import dashboard
+from orchestration.cli.commands.privacy import app as privacy_app
 from orchestration.cli.errors import reporting_errors, stderr
 from orchestration.cli.state import CliState, add_global_options, state_of
 from orchestration.environment import prepare_process
@@ -39,6 +40,7 @@ app.add_typer(vault.app, name="vault")
 app.add_typer(audit.app, name="audit")
 app.add_typer(lake.app, name="lake")
 app.add_typer(lifecycle.app, name="lifecycle")
+app.add_typer(privacy_app, name="privacy")
 app.add_typer(airflow_commands.app, name="airflow")
 app.command()(dashboard)
 app.command(context_settings=dbt_command.CONTEXT_SETTINGS)(dbt_command.dbt)

@@ -27,6 +27,10 @@ from orchestration.warehouse.publish import publish_duckdb_flat
 from orchestration.warehouse.schemas import OPS_SCHEMA
 
 OPS_TABLES = ("pipeline_runs", "audit_events", "audit_checks")
+"""The ops tables this module loads after every run."""
+READER_TABLES = (*OPS_TABLES, "privacy_checks")
+"""What readers (the dashboard's operations page, Grafana) see of `ops`: the run history, the audit
+mirror and its checks, and the privacy gate's results (written by warehouse/privacy.py at publish)."""
 
 
 def record_run(settings: Settings, services: Services, record: RunRecord) -> dict[str, int]:
@@ -102,11 +106,11 @@ def _audit_events(services: Services) -> Any:
 
 def _publish(settings: Settings, services: Services) -> None:
     if settings.target == "duckdb":
-        publish_duckdb_flat(settings.warehouse_path, settings.published_ops_path, OPS_SCHEMA, OPS_TABLES)
+        publish_duckdb_flat(settings.warehouse_path, settings.published_ops_path, OPS_SCHEMA, READER_TABLES)
         return
     with closing(services.warehouse.connect_postgres()) as con, con, con.cursor() as cursor:
         cursor.execute(
             "select table_name from information_schema.tables where table_schema = %s", (OPS_SCHEMA,)
         )
         present = {row[0] for row in cursor.fetchall()}
-        services.grant_reader(cursor, {OPS_SCHEMA: [t for t in OPS_TABLES if t in present]})
+        services.grant_reader(cursor, {OPS_SCHEMA: [t for t in READER_TABLES if t in present]})

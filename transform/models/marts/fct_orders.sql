@@ -26,6 +26,40 @@ ipca as (
     select * from {{ ref('fct_ipca_monthly') }}
 ),
 
+-- Privacy policy (meta.privacy in _marts__models.yml): a reader can join an order to its customer's
+-- state and zip3, so every date of the order is published at the finest grain (day, month, quarter,
+-- year) at which its (state, zip3, date) group holds at least k people. Durations (delivery_days,
+-- delivery_hours) are computed from the exact times.
+customer_places as (
+    select * from {{ ref('dim_customer') }}
+),
+
+order_places as (
+    select
+        orders.order_id,
+        -- Only people whose order has items and a payment count: fct_order_items and fct_payments (same
+        -- dates) must hold k people per group too.
+        case
+            when orders.order_id in (select order_id from order_items)
+                and orders.order_id in (select order_id from payments)
+                then customer_places.customer_unique_token
+        end as customer_unique_token,
+        customer_places.state_code,
+        customer_places.customer_zip3,
+        orders.purchased_at
+    from orders
+    left join customer_places
+        on coalesce(orders.customer_token, 'unknown') = customer_places.customer_key
+),
+
+{{ generalize_time(
+    'order_places',
+    'order_id',
+    partition_by=['state_code', 'customer_zip3'],
+    entity='customer_unique_token',
+    time_column='purchased_at'
+) }},
+
 items_per_order as (
     select
         order_id,
@@ -62,15 +96,19 @@ final as (
         -- A customer missing from the delivery is the dimension's unknown member (late-arriving).
         cast(coalesce(customers.customer_token, 'unknown') as varchar) as customer_key,
         cast(orders.order_status as varchar) as order_status,
-        cast(orders.purchased_at as date) as purchase_date,
-        cast(orders.purchased_at as timestamp) as purchased_at,
-        cast(orders.approved_at as timestamp) as approved_at,
-        cast(orders.delivered_to_carrier_at as timestamp) as delivered_to_carrier_at,
-        cast(orders.delivered_to_customer_at as timestamp) as delivered_to_customer_at,
-        cast(orders.estimated_delivery_at as timestamp) as estimated_delivery_at,
+        cast(published_time.published_date as date) as purchase_date,
+        cast(published_time.time_grain as varchar) as time_grain,
+        {{ truncate_to_grain('orders.purchased_at', 'published_time.time_grain') }} as purchased_at,
+        {{ truncate_to_grain('orders.approved_at', 'published_time.time_grain') }} as approved_at,
+        {{ truncate_to_grain('orders.delivered_to_carrier_at', 'published_time.time_grain') }} as delivered_to_carrier_at,
+        {{ truncate_to_grain('orders.delivered_to_customer_at', 'published_time.time_grain') }} as delivered_to_customer_at,
+        {{ truncate_to_grain('orders.estimated_delivery_at', 'published_time.time_grain') }} as estimated_delivery_at,
         cast(
             {{ days_between('orders.purchased_at', 'orders.delivered_to_customer_at') }} as integer
         ) as delivery_days,
+        cast(
+            {{ dbt.datediff('orders.purchased_at', 'orders.delivered_to_customer_at', 'hour') }} as integer
+        ) as delivery_hours,
         -- Late: delivered on a later calendar day than estimated. Unknown (null) until delivered.
         case
             when orders.delivered_to_customer_at is null or orders.estimated_delivery_at is null
@@ -93,6 +131,8 @@ final as (
         cast(coalesce(payments_per_order.payment_total, 0) as numeric(14, 2)) as payment_total,
         cast(latest_review.review_score as integer) as review_score
     from orders
+    inner join _time_final as published_time
+        on orders.order_id = published_time.order_id
     left join customers
         on orders.customer_token = customers.customer_token
     left join items_per_order
@@ -111,12 +151,14 @@ select
     customer_key,
     order_status,
     purchase_date,
+    time_grain,
     purchased_at,
     approved_at,
     delivered_to_carrier_at,
     delivered_to_customer_at,
     estimated_delivery_at,
     delivery_days,
+    delivery_hours,
     is_late,
     item_count,
     items_price,
