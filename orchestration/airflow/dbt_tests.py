@@ -152,9 +152,12 @@ def add_test_tasks(
         parents = set(test.parents)
         for parent in parents & rendered.keys():
             rendered[parent] >> task
-        # Like `dbt build`: what is built on a tested node waits for its tests, unless it is itself one
-        # of (or upstream of) the test's parents, which would be a cycle.
-        upstream = parents | graph.ancestors(parents)
-        for child in set().union(*(children.get(p, set()) for p in parents)) - upstream:
-            task >> rendered[child]
+        # Like `dbt build`: what is built on a tested node waits for its tests. Only a child built on
+        # every parent of the test waits for it: the test then sits between its last parent and that
+        # child in the models' own order. Waiting on a test of two nodes where only one is upstream
+        # would chain tests across branches (fct_orders -> test(fct_orders, dim_customer) -> fct_reviews
+        # -> test(fct_reviews, dim_customer) -> fct_orders): a cycle.
+        for child in set().union(*(children.get(p, set()) for p in parents)) - parents:
+            if parents <= graph.ancestors({child}):
+                task >> rendered[child]
     return created

@@ -74,6 +74,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "DO_NOT_TRACK": "1",
         "PROVIDERS__ENABLE_AIRFLOW_SECRETS": "false",
         "COFRE_HOME": str(airflow_home),
+        "COFRE_VAULT_KEY_FILE": str(key_file),
         "COFRE_SCALE": "0.01",
         DBT_MODE_VARIABLE: "watcher",
     }
