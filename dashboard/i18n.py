@@ -209,6 +209,19 @@ LABELS: dict[str, tuple[str, str]] = {
     "finished_at": ("Fim", "Finished"),
     "error": ("Erro", "Error"),
     "gates": ("Resultados das verificações de qualidade", "Quality check results"),
+    "privacy": ("Privacidade do que é publicado (k-anonimato)", "Privacy of what is published (k-anonymity)"),
+    "privacy_caption": (
+        "Cada combinação de quase-identificadores abaixo agrupa pelo menos k pessoas nos dados publicados "
+        "na última execução (somente contagens; docs/privacy.md).",
+        "Each combination of quasi-identifiers below groups at least k people in the data published by "
+        "the last run (counts only; docs/privacy.md).",
+    ),
+    "privacy_table": ("Dados publicados", "Published data"),
+    "quasi_identifiers": ("Quase-identificadores", "Quasi-identifiers"),
+    "k_found": ("k medido", "k measured"),
+    "k_required": ("k exigido", "k required"),
+    "records_below_k": ("Registros abaixo de k", "Records below k"),
+    "share_below_k": ("Parcela abaixo de k", "Share below k"),
     "gate": ("Verificação", "Check"),
     "outcome": ("Resultado", "Outcome"),
     "failures": ("Falhas", "Failures"),
@@ -244,6 +257,22 @@ def label(key: str, language: Language, **values: object) -> str:
 
 # Values the data holds as stable codes, shown translated: (domain, code) -> (pt, en).
 VALUES: dict[str, dict[str, tuple[str, str]]] = {
+    "published_table": {
+        "dim_customer": ("Clientes", "Customers"),
+        "dim_seller": ("Vendedores", "Sellers"),
+        "fct_orders": ("Pedidos", "Orders"),
+        "fct_order_items": ("Itens dos pedidos", "Order items"),
+        "fct_payments": ("Pagamentos", "Payments"),
+        "fct_reviews": ("Avaliações", "Reviews"),
+    },
+    "quasi_identifier": {
+        "state_code": ("UF", "State"),
+        "customer_zip3": ("CEP (3 dígitos)", "ZIP prefix (3 digits)"),
+        "seller_zip3": ("CEP (3 dígitos)", "ZIP prefix (3 digits)"),
+        "seller_city": ("Cidade", "City"),
+        "purchase_date": ("Data da compra", "Purchase date"),
+        "review_created_date": ("Data da avaliação", "Review date"),
+    },
     "segment": {
         "champions": ("Campeões", "Champions"),
         "loyal": ("Fiéis", "Loyal"),
@@ -285,6 +314,11 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
             "Marts: models and tests (PostgreSQL)",
         ),
         "gold reconciliation": ("Conciliação gold e silver", "Gold and silver reconciliation"),
+        "privacy k-anonymity duckdb": ("Privacidade: k-anonimato (DuckDB)", "Privacy: k-anonymity (DuckDB)"),
+        "privacy k-anonymity postgres": (
+            "Privacidade: k-anonimato (PostgreSQL)",
+            "Privacy: k-anonymity (PostgreSQL)",
+        ),
     },
     "weather": {  # OpenWeather's `weather[0].main` groups
         "Clear": ("Céu limpo", "Clear sky"),

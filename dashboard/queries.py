@@ -332,6 +332,20 @@ from ops.pipeline_runs
 where run_status = 'succeeded'
 """
 
+PRIVACY_CHECKS = """
+select
+    table_name,
+    quasi_identifiers,
+    k,
+    k_required,
+    records_below_k,
+    share_below_k,
+    passed
+from ops.privacy_checks
+where run_id = (select run_id from ops.privacy_checks order by checked_at desc limit 1)
+order by table_name
+"""
+
 GATE_RESULTS = """
 select
     seq,

@@ -20,6 +20,8 @@ def render(ctx: PageContext) -> None:
     _status(ctx)
     if ctx.reader.has_table("ops", "pipeline_runs"):
         _runs(ctx)
+    if ctx.reader.has_table("ops", "privacy_checks"):
+        _privacy(ctx)
     if ctx.reader.has_table("ops", "audit_events"):
         _gates(ctx)
 
@@ -99,6 +101,55 @@ def _runs(ctx: PageContext) -> None:
             "rows": ("rows", "int"),
             "error": ("error", "text"),
         },
+    )
+
+
+def _privacy(ctx: PageContext) -> None:
+    """The k-anonymity gate of the last run that measured the published data (warehouse/privacy.py)."""
+    checks = ctx.reader.frame(queries.PRIVACY_CHECKS)
+    if checks.empty:
+        return
+    st.subheader(ctx.t("privacy"))
+    st.caption(ctx.t("privacy_caption"))
+    table = pd.DataFrame(
+        {
+            "table": [_published_table(name, ctx) for name in checks["table_name"]],
+            "quasi_identifiers": [
+                ", ".join(
+                    value_label("quasi_identifier", column.strip().rsplit(".", 1)[-1], ctx.language)
+                    for column in str(columns).split(",")
+                )
+                for columns in checks["quasi_identifiers"]
+            ],
+            "k": checks["k"],
+            "k_required": checks["k_required"],
+            "records_below_k": checks["records_below_k"],
+            "share_below_k": checks["share_below_k"],
+            "outcome": [
+                value_label("status", "success" if bool(ok) else "failure", ctx.language)
+                for ok in checks["passed"]
+            ],
+        }
+    )
+    show_table(
+        ctx,
+        table,
+        {
+            "table": ("privacy_table", "text"),
+            "quasi_identifiers": ("quasi_identifiers", "text"),
+            "k": ("k_found", "int"),
+            "k_required": ("k_required", "int"),
+            "records_below_k": ("records_below_k", "int"),
+            "share_below_k": ("share_below_k", "percent"),
+            "outcome": ("outcome", "text"),
+        },
+    )
+
+
+def _published_table(name: object, ctx: PageContext) -> str:
+    """`fct_orders ⋈ dim_customer` as `Orders + Customers`: what a reader joins."""
+    return " + ".join(
+        value_label("published_table", part.strip(), ctx.language) for part in str(name).split("⋈")
     )
 
 

@@ -110,6 +110,23 @@ def test_operations_page_shows_the_run_and_the_audit_check(
     ]
     gates = at.dataframe[-1].value
     assert value_label("status", "success", "en") in set(gates["outcome"])
+    assert "Privacy: k-anonymity (DuckDB)" in set(gates["gate"])
+    # The privacy gate of the run, as published in ops.privacy_checks: k per quasi-identifier set.
+    privacy = at.dataframe[-2].value
+    assert sorted(zip(privacy["table"], privacy["k"], strict=True)) == sorted(
+        (name, number(k, "en")) for name, k in privacy_checks(state_dir)
+    )
+    assert "Orders + Customers" in set(privacy["table"])
+    assert set(privacy["outcome"]) == {value_label("status", "success", "en")}
+
+
+def privacy_checks(home: Path) -> list[tuple[str, int]]:
+    """The privacy gate's k per published table, read directly from the published ops file."""
+    names = {"dim_customer": "Customers", "dim_seller": "Sellers", "fct_orders": "Orders"}
+    names |= {"fct_order_items": "Order items", "fct_payments": "Payments", "fct_reviews": "Reviews"}
+    with duckdb.connect(str(Settings(home=home).published_ops_path), read_only=True) as con:
+        rows = con.execute("select table_name, k from privacy_checks").fetchall()
+    return [(" + ".join(names[p.strip()] for p in str(t).split("⋈")), int(k)) for t, k in rows]
 
 
 def audit_check(home: Path) -> list[tuple[int, str]]:
