@@ -99,6 +99,7 @@ def prepare_process(settings: Settings, *, for_airflow: bool = False, log_file: 
     handler = logging.FileHandler(settings.logs_dir / "cofre.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.captureWarnings(True)  # library warnings (pyspark's pandas notice) into the log, not the terminal
     for name in NOISY_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]

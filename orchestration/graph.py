@@ -26,8 +26,15 @@ class ProgressTask(Protocol):
 class Reporter(Protocol):
     """Where long work shows its progress (a rich progress bar in the CLI, log lines under Airflow)."""
 
-    def task(self, description: str, total: int | None = None) -> ProgressTask: ...
+    def task(self, description: str, total: int | None = None, unit: str = "rows") -> ProgressTask:
+        """A progress bar (or its log lines) counting `unit`s: rows, dbt nodes, Spark jobs."""
+        ...
+
     def log(self, message: str) -> None: ...
+
+    def finish_tasks(self) -> None:
+        """The step ended: every bar it opened stops (no spinner left running after its step)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,10 @@ def run_steps(
         reporter.log(f"[bold]{step.name}[/bold]: {step.description}")
         started = time.perf_counter()
         try:
-            result = step.run(context)
+            try:
+                result = step.run(context)
+            finally:
+                reporter.finish_tasks()  # its bars stop with it, whatever happened
         except Exception as error:  # a failed step is recorded and reported, never swallowed
             reporter.log(f"[red]{step.name} failed:[/red] {describe_error(error)}")
             record.steps[index] = StepRun(

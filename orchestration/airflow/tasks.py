@@ -52,9 +52,12 @@ class _LogTask:
 class LogReporter:
     """graph.Reporter as log lines: under Airflow, progress goes to the task log."""
 
-    def task(self, description: str, total: int | None = None) -> ProgressTask:
+    def task(self, description: str, total: int | None = None, unit: str = "rows") -> ProgressTask:
         log.info("%s", description)
-        return _LogTask(description, total)
+        return _LogTask(f"{description} ({unit})", total)
+
+    def finish_tasks(self) -> None:
+        """Nothing keeps running in a log: each task logs its own lines."""
 
     def log(self, message: str) -> None:
         log.info("%s", message)

@@ -39,7 +39,7 @@ class RichReporter:
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
-            TextColumn("{task.completed:,.0f} rows"),
+            TextColumn("{task.completed:,.0f} {task.fields[unit]}"),
             TimeElapsedColumn(),
             console=console,
             transient=False,
@@ -52,8 +52,14 @@ class RichReporter:
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def task(self, description: str, total: int | None = None) -> RichTask:
-        return RichTask(self.progress, self.progress.add_task(description, total=total))
+    def task(self, description: str, total: int | None = None, unit: str = "rows") -> RichTask:
+        return RichTask(self.progress, self.progress.add_task(description, total=total, unit=unit))
+
+    def finish_tasks(self) -> None:
+        for task in self.progress.tasks:
+            if not task.finished:
+                done = max(task.completed, task.total or 0, 1)
+                self.progress.update(task.id, total=done, completed=done)
 
     def log(self, message: str) -> None:
         self.progress.console.print(message)

@@ -61,7 +61,7 @@ def _fingerprint(env: Mapping[str, str]) -> str:
     return hashlib.sha256(repr(sorted(env.items())).encode()).hexdigest()
 
 
-def ensure_gateway(conf: Mapping[str, str], env: Mapping[str, str]) -> None:
+def ensure_gateway(conf: Mapping[str, str], env: Mapping[str, str], log_file: Path | None = None) -> None:
     """Make pyspark use a driver JVM whose environment holds `env` (see `build_session`)."""
     from pyspark import SparkContext
 
@@ -79,18 +79,18 @@ def ensure_gateway(conf: Mapping[str, str], env: Mapping[str, str]) -> None:
         if getattr(current, "proc", None) is not None:
             current.proc.stdin.close()
             current.proc.wait(timeout=30)
-    gateway = _launch_gateway(conf, env)
+    gateway = _launch_gateway(conf, env, log_file)
     gateway.cofre_env = wanted  # type: ignore[attr-defined]
     SparkContext._gateway = gateway
     SparkContext._jvm = gateway.jvm
 
 
-def _launch_gateway(conf: Mapping[str, str], env: Mapping[str, str]) -> JavaGateway:
+def _launch_gateway(conf: Mapping[str, str], env: Mapping[str, str], log_file: Path | None) -> JavaGateway:
     """pyspark's `launch_gateway`, with an allow-listed environment plus `env` for the JVM it starts
     (pyspark's own always passes a copy of `os.environ`): `spark-submit pyspark-shell` with the
     session's `--conf` values (class path included), the connection details read back from the file the
     JVM writes."""
-    from subprocess import PIPE, Popen
+    from subprocess import PIPE, STDOUT, Popen
 
     from py4j.clientserver import ClientServer, JavaParameters, PythonParameters
     from py4j.java_gateway import java_import
@@ -102,6 +102,9 @@ def _launch_gateway(conf: Mapping[str, str], env: Mapping[str, str]) -> JavaGate
     command.append("pyspark-shell")
     info_dir = Path(tempfile.mkdtemp(prefix="cofre-gateway-"))
     info = info_dir / "conn-info"
+    # The JVM's own output (log4j warnings, NativeCodeLoader) goes to the log file, not over the progress
+    # bars; without a log file it goes where this process's output goes.
+    output = log_file.open("ab") if log_file is not None else None
     try:
         child_env = {
             **spark_child_environment(env),
@@ -111,6 +114,8 @@ def _launch_gateway(conf: Mapping[str, str], env: Mapping[str, str]) -> JavaGate
         proc = Popen(  # our own command line: no secret on it
             command,
             stdin=PIPE,  # the JVM exits when this pipe breaks (this process ends)
+            stdout=output,
+            stderr=STDOUT if output is not None else None,
             env=child_env,
             preexec_fn=_ignore_sigint,
         )
@@ -123,6 +128,8 @@ def _launch_gateway(conf: Mapping[str, str], env: Mapping[str, str]) -> JavaGate
             secret = UTF8Deserializer().loads(handle)
     finally:
         shutil.rmtree(info_dir, ignore_errors=True)
+        if output is not None:
+            output.close()  # the JVM holds its own descriptor
     gateway = ClientServer(
         java_parameters=JavaParameters(port=port, auth_token=secret, auto_convert=True),
         python_parameters=PythonParameters(port=0, eager_load=False),

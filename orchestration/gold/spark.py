@@ -22,7 +22,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +71,8 @@ class SparkSettings:
     app_name: str = "cofre-gold"
     local_dir: str | None = None
     """Scratch space of the driver (and local executors): shuffle, block manager and JVM temp files."""
+    log_file: str | None = None
+    """Where the in-process driver JVM's own output goes (None: this process's terminal)."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def conf(self) -> dict[str, str]:
@@ -133,11 +135,13 @@ def spark_settings(
     space under the state directory (a killed run's is removed at the next start, never left in /tmp)."""
     local_dir = settings.spark_local_dir
     local_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.logs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     return SparkSettings(
         master=master,
         shuffle_partitions=shuffle_partitions_for(settings.scale),
         driver_memory=driver_memory or ("2g" if settings.scale > 1 else "1g"),
         local_dir=str(local_dir),
+        log_file=str(settings.logs_dir / "spark.log"),
     )
 
 
@@ -220,7 +224,7 @@ def build_session(
     from pyspark.sql import SparkSession
 
     all_conf = {**spark.conf(), **(conf or {})}
-    ensure_gateway(all_conf, env or {})
+    ensure_gateway(all_conf, env or {}, Path(spark.log_file) if spark.log_file else None)
     builder = SparkSession.builder
     for key, value in all_conf.items():
         builder = builder.config(key, value)
@@ -274,6 +278,7 @@ def run_gold(
     silver_uri: str | None = None,
     gold_uri: str | None = None,
     vault: Vault | None = None,
+    on_job: Callable[[str], None] | None = None,
 ) -> dict[str, float]:
     """Every gold job on one in-process session; seconds of Spark start-up and of each job. On an S3 lake
     the jobs read and write s3a:// directly, S3A's keys from `vault` in the driver JVM's environment."""
@@ -294,6 +299,8 @@ def run_gold(
             began = time.perf_counter()
             run_job(active, job, silver, gold_uri or default_gold)
             timings[job] = time.perf_counter() - began
+            if on_job is not None:  # progress: one more job done
+                on_job(job)
     return timings
 
 

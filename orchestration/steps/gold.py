@@ -33,7 +33,7 @@ def export_silver(ctx: StepContext) -> StepResult:
     """Masked silver tables (and the IPCA series) from the warehouse to the lake as Parquet."""
     s = ctx.settings
     silver = _layer(ctx, "silver")
-    ctx.reporter.task("export masked silver to the lake", total=None)
+    task = ctx.reporter.task("export masked silver to the lake", total=None)
     if s.target == "duckdb":
         export = export_silver_duckdb(s.warehouse_path, silver, run_id=ctx.run_id)
     else:
@@ -42,6 +42,7 @@ def export_silver(ctx: StepContext) -> StepResult:
             export = export_silver_postgres(con, silver, run_id=ctx.run_id)
         finally:
             con.close()
+    task.update(sum(export.rows.values()))
     ctx.services.audit.record(
         "lake.write",
         target="silver",
@@ -60,11 +61,10 @@ def gold(ctx: StepContext) -> StepResult:
     embedded default) they share one in-process session; with any other master (`Settings.spark_master`)
     they go to it in one spark-submit application (`spark_jobs/run_all.py`)."""
     s = ctx.settings
-    task = ctx.reporter.task("Spark gold jobs", total=len(GOLD_JOBS))
+    task = ctx.reporter.task("Spark gold jobs", total=len(GOLD_JOBS), unit="jobs")
     spark = spark_settings(s, master=s.spark_master)
     if in_process(s.spark_master):
-        timings = run_gold(s, spark=spark, vault=ctx.services.vault)
-        task.update(len(GOLD_JOBS))
+        timings = run_gold(s, spark=spark, vault=ctx.services.vault, on_job=lambda job: task.advance())
     else:
         timings = submit_all(s, ctx.services.vault, spark=spark)
         task.update(len(GOLD_JOBS))
@@ -86,7 +86,7 @@ def load_gold(ctx: StepContext) -> StepResult:
     build's dbt test `assert_gold_reconciles_to_silver`, before anything is published)."""
     s = ctx.settings
     gold_layer = _layer(ctx, "gold")
-    ctx.reporter.task("load gold into the warehouse", total=None)
+    task = ctx.reporter.task("load gold into the warehouse", total=None)
     if s.target == "duckdb":
         load = load_gold_duckdb(s.warehouse_path, gold_layer)
     else:
@@ -95,6 +95,7 @@ def load_gold(ctx: StepContext) -> StepResult:
             load = load_gold_postgres(con, gold_layer)
         finally:
             con.close()
+    task.update(sum(load.rows.values()))
     where = f"{ctx.services.warehouse.describe()}#{GOLD_SCHEMA}"
     ctx.services.audit.record(
         "warehouse.write", target=where, details={"run_id": ctx.run_id, "rows": load.rows}

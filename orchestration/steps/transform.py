@@ -60,7 +60,7 @@ def _dbt_build(ctx: StepContext, layer: str, selection: Selection) -> DbtRun:
     """One `dbt build` of a layer; its test results are a `gate.result` audit event, and a failed
     error-severity test (or model) raises QualityGateFailed, so nothing downstream runs."""
     s = ctx.settings
-    task = ctx.reporter.task(f"dbt build {layer}: models and tests", total=None)
+    task = ctx.reporter.task(f"dbt build {layer}: models and tests", total=None, unit="nodes")
     run = run_dbt(
         build_args(selection, s.target),
         s,

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.integration
 
 
 class _Reporter:
-    def task(self, description: str, total: int | None = None) -> Any:
+    def task(self, description: str, total: int | None = None, unit: str = "rows") -> Any:
         return self
 
     def advance(self, amount: int = 1) -> None:

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 
 class _Reporter:
-    def task(self, description: str, total: int | None = None) -> Any:
+    def task(self, description: str, total: int | None = None, unit: str = "rows") -> Any:
         return self
 
     def update(self, completed: int, total: int | None = None) -> None:
