@@ -287,7 +287,7 @@ def test_airflow_runs_the_celery_executor_on_redis_with_the_cofre_vault() -> Non
         assert env["AIRFLOW__SECRETS__BACKEND"] == "security.airflow_backend.CofreVaultSecretsBackend"
         assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/cofre/orchestration/airflow/dags"
     assert "class CofreVaultSecretsBackend" in (ROOT / "security" / "airflow_backend.py").read_text()
-    assert (ROOT / "orchestration" / "dags" / "cofre_elt.py").exists()
+    assert (ROOT / "orchestration" / "airflow" / "dags" / "cofre_elt.py").exists()
     assert "WORKDIR /opt/cofre" in COFRE_DOCKERFILE.read_text()
 
 

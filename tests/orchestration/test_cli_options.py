@@ -34,7 +34,7 @@ HOME_USERS = {
     "docs": (["docs", "--no-serve"], 2, "no state directory at {home}"),
     "dashboard": (["dashboard"], 1, "No published marts at {home}"),
     "vault list": (["vault", "list"], 1, "No vault at {home}/vault/vault.json"),
-    "vault get": (["vault", "get", "masking_key"], 1, "No vault at {home}/vault/vault.json"),
+    "vault get": (["vault", "get", "masking_key"], 2, "no state directory at {home}"),
     "audit tail": (["audit", "tail"], 2, "no state directory at {home}"),
     "audit verify": (["audit", "verify"], 2, "no state directory at {home}"),
     "lake info": (["lake", "info"], 0, "lake: file://{home}/lake"),

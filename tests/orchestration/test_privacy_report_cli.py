@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
-from orchestration.cli.app import app
+from orchestration.cli.app import build_cli
 from orchestration.settings import Settings
 from tests.orchestration.test_privacy_gate import CUSTOMERS, ORDERS, SECRET_LOOKING, _create, policy_file
 
@@ -18,6 +18,7 @@ def test_report_shows_k_per_set_and_fails_below_the_policy(tmp_path: Path) -> No
     with duckdb.connect(str(published)) as con:
         _create(con.execute, con.executemany, "?")
     runner = CliRunner()
+    app = build_cli()  # the command as `cofre` builds it: global options (--home) on every command
 
     ok = runner.invoke(
         app,

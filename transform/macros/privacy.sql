@@ -174,12 +174,22 @@
         from {{ step }}_decided
     ),
     {%- endfor %}
+    -- Last resort (suppression): a published date whose group still holds fewer than k people, as a
+    -- reader groups it (by the date's value, whatever its grain), is not published at all.
+    _time_sizes as (
+        select {{ parts }}, _value, count(distinct _entity) as _entities
+        from _time_{{ grains | length }}
+        group by {{ parts }}, _value
+    ),
     _time_final as (
         select
-            _key as {{ key }},
-            _value as published_date,
-            _grain as time_grain
-        from _time_{{ grains | length }}
+            t._key as {{ key }},
+            case when s._entities >= {{ k }} then t._value end as published_date,
+            case when s._entities >= {{ k }} then t._grain else cast('none' as varchar) end as time_grain
+        from _time_{{ grains | length }} as t
+        left join _time_sizes as s
+            on {% for p in partition_by %}t.{{ p }} is not distinct from s.{{ p }} and {% endfor -%}
+            t._value is not distinct from s._value
     )
 {%- endmacro %}
 
