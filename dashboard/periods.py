@@ -32,7 +32,12 @@ def complete_months(
 ) -> dict[date, bool]:
     """For every month of [start, end]: True when it can be compared (see the module's rule).
     `history` is queries.MONTHLY_ORDERS_ALL (month, orders) over the whole data."""
-    counts = {_as_date(m): int(n) for m, n in zip(history["month"], history["orders"], strict=True)}
+    # Orders whose date the privacy policy did not publish (time_grain 'none') belong to no month.
+    counts = {
+        _as_date(m): int(n)
+        for m, n in zip(history["month"], history["orders"], strict=True)
+        if m is not None and not pd.isna(m)
+    }
     threshold = LOW_VOLUME_SHARE * float(pd.Series(list(counts.values()) or [0]).median())
     covered_from, covered_to = max(start, first_day), min(end, last_day)
     result = {}
@@ -48,7 +53,11 @@ def monthly_series(
     """One row per month of `months` (month, value, incomplete, segment): months absent from `monthly`
     get a null value, and they and incomplete months start a new line segment, so the chart shows a gap
     instead of joining across it (and never draws a drop into a month that is only partly there)."""
-    values = {_as_date(m): v for m, v in zip(monthly["month"], monthly[value], strict=True)}
+    values = {
+        _as_date(m): v
+        for m, v in zip(monthly["month"], monthly[value], strict=True)
+        if m is not None and not pd.isna(m)
+    }
     rows, segment = [], 0
     for month in months:
         found = values.get(month)
