@@ -174,22 +174,41 @@
         from {{ step }}_decided
     ),
     {%- endfor %}
-    -- Last resort (suppression): a published date whose group still holds fewer than k people, as a
-    -- reader groups it (by the date's value, whatever its grain), is not published at all.
+    -- Last resort (suppression), as a reader groups the result (by the date's value, whatever its grain):
+    -- a date whose group still holds fewer than k people is not published; if the rows left without a
+    -- date then form a group of fewer than k people, no date of that partition is published, so the
+    -- undated rows hide among the whole partition.
     _time_sizes as (
         select {{ parts }}, _value, count(distinct _entity) as _entities
         from _time_{{ grains | length }}
         group by {{ parts }}, _value
     ),
-    _time_final as (
+    _time_kept as (
         select
-            t._key as {{ key }},
-            case when s._entities >= {{ k }} then t._value end as published_date,
-            case when s._entities >= {{ k }} then t._grain else cast('none' as varchar) end as time_grain
+            t._key,
+            {% for p in partition_by %}t.{{ p }}, {% endfor %}
+            t._entity,
+            case when s._entities >= {{ k }} then t._value end as _value,
+            case when s._entities >= {{ k }} then t._grain else cast('none' as varchar) end as _grain
         from _time_{{ grains | length }} as t
         left join _time_sizes as s
             on {% for p in partition_by %}t.{{ p }} is not distinct from s.{{ p }} and {% endfor -%}
             t._value is not distinct from s._value
+    ),
+    _time_undated as (
+        select {{ parts }}, count(distinct _entity) as _entities
+        from _time_kept
+        where _value is null
+        group by {{ parts }}
+    ),
+    _time_final as (
+        select
+            t._key as {{ key }},
+            case when u._entities < {{ k }} then null else t._value end as published_date,
+            case when u._entities < {{ k }} then cast('none' as varchar) else t._grain end as time_grain
+        from _time_kept as t
+        left join _time_undated as u
+            on {% for p in partition_by %}t.{{ p }} is not distinct from u.{{ p }}{% if not loop.last %} and {% endif %}{% endfor %}
     )
 {%- endmacro %}
 
