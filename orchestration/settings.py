@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from security.state import default_config_home
+from security.state import AUDIT_FILE, VAULT_FILE, default_config_home
 
 Target = Literal["duckdb", "postgres"]
 SourceMode = Literal["replay", "live"]
@@ -177,11 +177,11 @@ class Settings(BaseSettings):
 
     @property
     def vault_path(self) -> Path:
-        return self.home / "vault" / "vault.json"
+        return self.home / VAULT_FILE
 
     @property
     def audit_path(self) -> Path:
-        return self.home / "audit" / "audit.jsonl"
+        return self.home / AUDIT_FILE
 
     @property
     def runs_dir(self) -> Path:

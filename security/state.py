@@ -60,6 +60,9 @@ from security.secret_names import AUDIT_HMAC_KEY
 from security.vault import Vault
 
 STATE_ID_FILE = "state-id"
+VAULT_FILE = Path("vault") / "vault.json"
+AUDIT_FILE = Path("audit") / "audit.jsonl"
+"""Where the vault and the audit trail live in a state directory: the one definition (Settings uses it)."""
 LEGACY_KEY_FILE = Path("vault") / "vault.key"
 PRIVATE_UMASK = 0o077
 
@@ -87,11 +90,11 @@ class StateLayout:
 
     @property
     def vault_path(self) -> Path:
-        return self.home / "vault" / "vault.json"
+        return self.home / VAULT_FILE
 
     @property
     def audit_path(self) -> Path:
-        return self.home / "audit" / "audit.jsonl"
+        return self.home / AUDIT_FILE
 
     @property
     def legacy_key_file(self) -> Path:
@@ -267,7 +270,7 @@ def open_state(
     else from `key_file` (COFRE_VAULT_KEY_FILE), else from the per-user default under `config_home`.
     """
     home = Path(home)
-    vault_path = home / "vault" / "vault.json"
+    vault_path = home / VAULT_FILE
     if not create and not vault_path.exists():
         raise VaultNotInitialized(vault_path)
     old_mode = harden_state_dir(home, create=create)
